@@ -1,0 +1,1 @@
+"""Engine layer: jobs, the durable registry, the monitor and the backends (no ipywidgets/IPython)."""

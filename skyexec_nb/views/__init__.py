@@ -1,0 +1,1 @@
+"""Views layer: ipywidgets over the model and the engine; no launch logic here."""

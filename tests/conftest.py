@@ -1,0 +1,29 @@
+"""Shared fixtures: every test runs with its own HOME, SkyPilot runtime dir and state dir."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never touch the user's ~/.sky or ~/.skyexec_nb: point HOME and the state dir at temp dirs."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SKYEXEC_NB_HOME", str(home / ".skyexec_nb"))
+    monkeypatch.setenv("SKY_RUNTIME_DIR", str(home))
+    try:  # engine settings are read lazily; reset any cached instance between tests
+        from skyexec_nb.engine import settings as _settings
+    except ImportError:
+        pass
+    else:
+        _settings.reset()
+    yield home
+    try:
+        from skyexec_nb.engine import launcher as _launcher
+    except ImportError:
+        pass
+    else:
+        _launcher.shutdown_for_tests()
