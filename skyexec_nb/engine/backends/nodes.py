@@ -1,0 +1,146 @@
+"""Run a group of node processes, each in its own process group, logging with SkyPilot's prefixes.
+
+One selector loop reads every node's pipe (stdout and stderr merged), never a thread per node.
+"""
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from skyexec_nb.engine.backends.base import RunContext
+from skyexec_nb.engine.procs import group_alive, signal_groups
+
+_READ = 256 * 1024
+_DRAIN_AFTER_EXIT = 2.0  # seconds to wait for pipes held by background children
+
+
+@dataclass
+class NodeSpec:
+    """One process to start: its rank, log prefix format (``{pid}`` is filled in) and env."""
+
+    rank: int
+    prefix: str
+    env: dict[str, str]
+
+
+@dataclass
+class _Node:
+    spec: NodeSpec
+    proc: subprocess.Popen
+    prefix: bytes
+    partial: bytes = b""
+    open: bool = True
+    code: int | None = field(default=None)
+
+
+def node_prefix(num_nodes: int, rank: int, task_name: str | None) -> str:
+    """SkyPilot's streaming prefix of a run line (``{pid}`` left to fill in).
+
+    Single node: ``(<task name or 'task'>, pid=N) ``; several nodes: ``(head, rank=0, pid=N) ``
+    and ``(worker1, rank=1, pid=N, ip=127.0.0.1) `` (as sky/backends/task_codegen.py and
+    sky/skylet/executor/slurm.py print them, without the colour codes).
+    """
+    if num_nodes == 1:
+        return f"({task_name or 'task'}, pid={{pid}}) "
+    if rank == 0:
+        return "(head, rank=0, pid={pid}) "
+    return f"(worker{rank}, rank={rank}, pid={{pid}}, ip=127.0.0.1) "
+
+
+SETUP_PREFIX = "(setup pid={pid}) "
+
+
+@dataclass
+class NodeResult:
+    """Exit codes per rank (negative for a signal) and the rank that failed first, if any."""
+
+    codes: dict[int, int]
+    first_failure: int | None
+
+
+def run_nodes(ctx: RunContext, script: Path, cwd: Path, specs: list[NodeSpec], grace: float) -> NodeResult:
+    """Start one ``bash <script>`` per spec and stream their output to ``ctx.log`` until all end.
+
+    On ``ctx.cancelled``, or once a node exits non-zero (as SkyPilot, the job has failed), every
+    node's process group gets SIGTERM, then SIGKILL after ``grace``. After the nodes exit,
+    leftover members of their groups are killed (no orphans). Node pgids are recorded in the
+    registry (``node_pgids``) as soon as the nodes start.
+    """
+    nodes = [_start(spec, script, cwd) for spec in specs]
+    pgids = [n.proc.pid for n in nodes]
+    ctx.update(node_pgids=sorted(set(ctx.registry.get(ctx.job_id)["node_pgids"]) | set(pgids)))
+    selector = selectors.DefaultSelector()
+    for node in nodes:
+        selector.register(node.proc.stdout, selectors.EVENT_READ, node)
+    kill_at: float | None = None
+    exited_at: float | None = None
+    first_failure: int | None = None
+    try:
+        while selector.get_map():
+            now = time.monotonic()
+            if first_failure is None:
+                first_failure = next((n.spec.rank for n in nodes if n.proc.poll() not in (None, 0)), None)
+            if (ctx.cancelled.is_set() or first_failure is not None) and kill_at is None:
+                signal_groups(pgids, signal.SIGTERM)
+                kill_at = now + grace
+            if kill_at is not None and now >= kill_at:
+                signal_groups(pgids, signal.SIGKILL)
+            if exited_at is None and all(n.proc.poll() is not None for n in nodes):
+                exited_at = now
+            if exited_at is not None and now - exited_at > _DRAIN_AFTER_EXIT:
+                signal_groups(pgids, signal.SIGKILL)  # background children holding the pipes
+                if now - exited_at > _DRAIN_AFTER_EXIT + 1.0:
+                    break
+            out = bytearray()
+            for key, _ in selector.select(timeout=0.05):
+                _read(key.data, selector, out)
+            if out:
+                ctx.log.write_bytes(bytes(out))
+    finally:
+        for node in nodes:
+            if node.open:
+                selector.unregister(node.proc.stdout)
+                node.proc.stdout.close()
+        selector.close()
+        for node in nodes:
+            node.code = node.proc.wait()
+        _kill_leftovers(pgids)
+    if first_failure is None:
+        first_failure = next((n.spec.rank for n in nodes if n.code != 0), None)
+    return NodeResult({n.spec.rank: n.code for n in nodes}, first_failure)
+
+
+def _start(spec: NodeSpec, script: Path, cwd: Path) -> _Node:
+    proc = subprocess.Popen(
+        ["bash", str(script)], cwd=cwd, env=spec.env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+    )
+    return _Node(spec, proc, spec.prefix.format(pid=proc.pid).encode())
+
+
+def _read(node: _Node, selector: selectors.BaseSelector, out: bytearray) -> None:
+    data = os.read(node.proc.stdout.fileno(), _READ)
+    if not data:  # EOF: flush a last line without newline
+        if node.partial:
+            out += node.prefix + node.partial + b"\n"
+            node.partial = b""
+        selector.unregister(node.proc.stdout)
+        node.proc.stdout.close()
+        node.open = False
+        return
+    lines = (node.partial + data).split(b"\n")
+    node.partial = lines.pop()
+    if lines:
+        sep = b"\n" + node.prefix
+        out += node.prefix + sep.join(lines) + b"\n"
+
+
+def _kill_leftovers(pgids: list[int]) -> None:
+    alive = [p for p in pgids if group_alive(p)]
+    if alive:
+        signal_groups(alive, signal.SIGKILL)

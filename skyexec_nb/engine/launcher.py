@@ -1,0 +1,162 @@
+"""``launch()``: validate, record, hand off to the monitor, return a Job within milliseconds."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from skyexec_nb.engine.backends import check_backend_name, get_backend
+from skyexec_nb.engine.job import Job
+from skyexec_nb.engine.plan import Plan
+from skyexec_nb.engine.registry import get_registry
+from skyexec_nb.engine.settings import get_settings
+from skyexec_nb.model.errors import FieldError
+
+APP_PREFIX = "skyexec_nb"
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def default_name(command: str | Sequence[str]) -> str:
+    """The first word of the command (its basename, sanitised), or 'job'."""
+    if isinstance(command, str):
+        lines = [ln.strip() for ln in command.splitlines()]
+        first = next((ln for ln in lines if ln and not ln.startswith("#")), "")
+        words = first.split()
+    else:
+        words = [str(a) for a in command]
+    word = next((w for w in words if "=" not in w), "")  # skip VAR=value prefixes
+    word = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(word).name).strip("-._")
+    return word[:40] or "job"
+
+
+def _check_name(name: str) -> str:
+    if not _NAME_OK.match(name) or "___" in name:
+        raise FieldError("name", "letters, digits, '.', '_' or '-' (no '___'), starting alphanumeric", name)
+    return name
+
+
+def app_id(cluster: str, name: str, job_id: int) -> str:
+    """``skyexec_nb___<cluster>___<name>___<id>`` (parseable by ``SkyExecutor.parse_app``)."""
+    return f"{APP_PREFIX}___{cluster}___{name}___{job_id}"
+
+
+def _launch_options(executor: Any) -> dict[str, Any]:
+    """What the backend needs besides the task; ``cancel_grace`` carries this kernel's setting."""
+    return {
+        "cluster_name": getattr(executor, "cluster_name", None) or None,
+        "autodown": bool(getattr(executor, "autodown", False)),
+        "idle_minutes": getattr(executor, "idle_minutes_to_autostop", None),
+        "retry_until_up": bool(getattr(executor, "retry_until_up", False)),
+        "cancel_grace": get_settings().cancel_grace,
+    }
+
+
+def launch(
+    executor: Any,
+    command: str | Sequence[str],
+    *,
+    name: str | None = None,
+    backend: str | None = None,
+    env: dict[str, str] | None = None,
+    dryrun: bool = False,
+) -> Job | Plan:
+    """Launch ``command`` on ``executor``'s resources; returns at once (work runs in background).
+
+    Args:
+        executor: A SkyExecutor (anything with ``to_config`` and its launch fields).
+        command: A bash script (cell body) or an argv list.
+        name: Job name (default: the command's first word, or 'job').
+        backend: "local", "skypilot" or "jobs" (default ``settings.default_backend``).
+        env: Extra environment variables for the task.
+        dryrun: Record and start nothing; return a :class:`Plan`.
+
+    Returns:
+        A :class:`Job` (or a :class:`Plan` when ``dryrun``).
+
+    Raises:
+        FieldError: bad executor fields, name, backend or command (nothing recorded or started).
+    """
+    backend = check_backend_name(backend or get_settings().default_backend)
+    name = _check_name(name or default_name(command))
+    cmd = command if isinstance(command, str) else [str(a) for a in command]
+    config = executor.to_config(name, cmd=cmd, env_vars=dict(env) if env else None)
+    options = _launch_options(executor)
+    impl = get_backend(backend)
+    impl.precheck(config, options)
+    if dryrun:
+        return Plan(name=name, backend=backend, cluster=options["cluster_name"] or "skx-<id>",
+                    config=config, launch_options=options)
+    state = get_settings().state_path
+
+    def derive(job_id: int) -> dict[str, Any]:
+        cluster = options["cluster_name"] or f"skx-{job_id}"
+        job_dir = state / "jobs" / str(job_id)
+        return {"cluster": cluster, "app_id": app_id(cluster, name, job_id),
+                "job_dir": str(job_dir), "log_path": str(job_dir / "run.log")}
+
+    registry = get_registry()
+    job_id = registry.insert(derive, name=name, backend=backend, status=impl.initial_status,
+                             config=config, launch_options=options, exit_codes={}, node_pgids=[])
+    (state / "jobs" / str(job_id)).mkdir(parents=True, exist_ok=True)
+    from skyexec_nb.engine.monitor import get_monitor
+
+    get_monitor().spawn(job_id, registry)
+    return Job(job_id, registry)
+
+
+def jobs() -> list[Job]:
+    """Every recorded job, newest last."""
+    registry = get_registry()
+    return [Job(row["id"], registry) for row in registry.rows()]
+
+
+def get_job(job_id: int) -> Job:
+    """The job with id ``job_id``.
+
+    Raises:
+        LookupError: no such job.
+    """
+    return Job(int(job_id), get_registry())
+
+
+def find_job(ref: int | str) -> Job:
+    """A job by id (int or digits), ``-1``/``'-1'`` for the newest, or the newest with a name.
+
+    Raises:
+        LookupError: nothing matches (one line).
+    """
+    registry = get_registry()
+    text = str(ref).strip()
+    if text == "-1":
+        row = registry.last()
+        if row is None:
+            raise LookupError("No jobs yet")
+        return Job(row["id"], registry)
+    if text.isdigit():
+        return Job(int(text), registry)
+    row = registry.find(text)
+    if row is None:
+        raise LookupError(f"No job named {text!r}")
+    return Job(row["id"], registry)
+
+
+def shutdown_for_tests() -> None:
+    """Stop the monitor and kill every supervisor this process started, with its node groups."""
+    from skyexec_nb.engine import monitor
+    from skyexec_nb.engine.procs import kill_groups, signal_groups
+
+    children = monitor.shutdown()
+    if not children:
+        return
+    import signal
+
+    registry = get_registry()
+    pgids: list[int] = []
+    for proc in children:
+        signal_groups([proc.pid], signal.SIGKILL)
+    for row in registry.rows():
+        if row["supervisor_pid"] in {p.pid for p in children}:
+            pgids.extend(row["node_pgids"])
+    kill_groups(pgids, grace=0.0)
+    for proc in children:
+        proc.wait(5)

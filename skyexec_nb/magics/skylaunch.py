@@ -1,0 +1,299 @@
+"""``SkyLaunchMagics``: ``%%skylaunch`` and the job line magics; settings reachable by ``%config``.
+
+The magics only parse (``options.py``) and dispatch to the engine; views are shown by
+``display()`` alone. Nothing here imports sky or ipywidgets at import time.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any, Iterable
+
+import yaml
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
+from traitlets import Dict, Float, Integer, TraitError, Unicode, default, validate
+from traitlets.config import Configurable
+
+from skyexec_nb.magics import job_refs
+from skyexec_nb.magics.options import (
+    OPTION_OF_FIELD,
+    check_identifier,
+    cluster_args,
+    executor_from_args,
+    job_ref_arg,
+    launch_args,
+    parse_line,
+    resource_args,
+    task_args,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from skyexec_nb.engine.job import Job
+    from skyexec_nb.model.executor import SkyExecutor
+
+#: Magics traits mirrored into ``engine.settings.get_settings()``.
+ENGINE_SETTINGS = ("default_backend", "state_dir", "log_tail_lines", "poll_interval")
+#: Errors the engine raises about launch arguments, mapped to the magic's option names.
+_LAUNCH_OPTIONS = {**OPTION_OF_FIELD, "name": "--name", "backend": "--backend", "command": "cell body"}
+
+
+def _settings() -> Any:
+    from skyexec_nb.engine.settings import get_settings
+
+    return get_settings()
+
+
+def _usage(exc: Exception, options: dict[str, str] = _LAUNCH_OPTIONS) -> UsageError:
+    """A one-line UsageError from a FieldError/ValueError, naming the magic's option."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    field = getattr(exc, "field", None)
+    if field in options:
+        message = message.replace(f"Invalid {field}", f"Invalid {options[field]}", 1)
+    return UsageError(message)
+
+
+def _print_lines(lines: Iterable[str]) -> None:
+    """Print log lines as they come (they carry no newline)."""
+    for line in lines:
+        print(line, flush=True)
+
+
+@magics_class
+class SkyLaunchMagics(Magics, Configurable):
+    """Launch notebook cells as jobs on the cloud (or locally) and follow them."""
+
+    default_backend = Unicode(help="Backend of %%skylaunch without --backend (local, skypilot, jobs).").tag(
+        config=True
+    )
+    state_dir = Unicode(help="Directory of the job registry and job logs.").tag(config=True)
+    log_tail_lines = Integer(help="Lines of log shown by views and %skylogs without --tail.").tag(config=True)
+    poll_interval = Float(help="Seconds between polls of job state.").tag(config=True)
+    default_executor = Dict(
+        help="SkyExecutor fields used by %%skylaunch (without --executor) and by %skyexec NAME when it "
+        "creates NAME, e.g. {'cloud': 'aws', 'gpus': 'A100:1'}."
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+
+    # ------------------------------------------------------------------ settings
+
+    @default("default_backend")
+    def _default_backend(self) -> str:
+        return _settings().default_backend
+
+    @default("state_dir")
+    def _default_state_dir(self) -> str:
+        return _settings().state_dir
+
+    @default("log_tail_lines")
+    def _default_log_tail_lines(self) -> int:
+        return _settings().log_tail_lines
+
+    @default("poll_interval")
+    def _default_poll_interval(self) -> float:
+        return _settings().poll_interval
+
+    @validate(*ENGINE_SETTINGS)
+    def _push_setting(self, proposal: Any) -> Any:
+        """Validate by assigning to the engine settings (their one-line TraitError propagates)."""
+        name = proposal["trait"].name
+        settings = _settings()
+        setattr(settings, name, proposal["value"])
+        return getattr(settings, name)
+
+    @validate("default_executor")
+    def _check_default_executor(self, proposal: Any) -> dict[str, Any]:
+        from skyexec_nb.model.executor import SkyExecutor
+
+        value = dict(proposal["value"])
+        try:
+            SkyExecutor(**value)
+        except (ValueError, TypeError) as exc:  # FieldError is a TraitError already
+            raise TraitError(f"Invalid default_executor: {exc}") from None
+        return value
+
+    def _new_executor(self) -> SkyExecutor:
+        from skyexec_nb.model.executor import SkyExecutor
+
+        return SkyExecutor(**self.default_executor)
+
+    def _user_executor(self, name: str) -> SkyExecutor:
+        from skyexec_nb.model.executor import SkyExecutor
+
+        value = self.shell.user_ns.get(name)
+        if not isinstance(value, SkyExecutor):
+            found = "nothing" if name not in self.shell.user_ns else type(value).__name__
+            raise UsageError(f"Invalid --executor: the name of a SkyExecutor in the notebook. Found: {name!r} "
+                             f"({found})")
+        return value
+
+    # ------------------------------------------------------------------ %%skylaunch
+
+    @cell_magic
+    @magic_arguments()
+    @resource_args
+    @cluster_args
+    @task_args
+    @launch_args
+    def skylaunch(self, line: str, cell: str) -> Job | None:
+        """Run the cell (a bash script, exactly as written) as a job.
+
+        Options set SkyExecutor fields (``--executor NAME`` starts from a copy of NAME).
+        ``$var``/``{var}`` are expanded in this option line only, never in the cell.
+        Without --wait the cell returns at once and shows the live launch panel.
+        """
+        args = parse_line(self.skylaunch, line, cell=True)
+        check_identifier("--out", args.out)
+        base = self._user_executor(args.executor) if args.executor else self._new_executor()
+        executor = executor_from_args(args, base)
+        self._validate(executor)
+        if args.yaml or args.dryrun:
+            plan = self._dryrun(executor, cell, args)
+            if args.out:
+                self.shell.user_ns[args.out] = plan
+            return None
+        job = self._launch(executor, cell, args)
+        if args.out:
+            self.shell.user_ns[args.out] = job
+        if not args.wait:
+            display(job)
+            return None
+        return self._wait(job)
+
+    @staticmethod
+    def _validate(executor: SkyExecutor) -> None:
+        try:
+            executor.validate_all()
+        except ValueError as exc:
+            raise _usage(exc) from None
+
+    @staticmethod
+    def _launch(executor: SkyExecutor, cell: str, args: argparse.Namespace, dryrun: bool = False) -> Any:
+        from skyexec_nb.engine.launcher import launch
+
+        try:
+            return launch(executor, cell, name=args.name, backend=args.backend, dryrun=dryrun)
+        except ValueError as exc:  # FieldError / a backend's precheck: nothing was recorded
+            raise _usage(exc) from None
+
+    def _dryrun(self, executor: SkyExecutor, cell: str, args: argparse.Namespace) -> Any:
+        """--yaml: print the task YAML (secrets masked); --dryrun: show the plan. Nothing recorded."""
+        from skyexec_nb.model.masking import mask_config
+
+        plan = self._launch(executor, cell, args, dryrun=True)
+        if args.yaml:
+            print(yaml.safe_dump(mask_config(plan.config), sort_keys=False), end="")
+            return plan
+        display(plan)
+        if plan.backend == "skypilot":
+            try:
+                from skyexec_nb.engine.planning import optimizer_plan
+            except ImportError:
+                return plan
+            display(optimizer_plan(plan.config))
+        return plan
+
+    @staticmethod
+    def _wait(job: Job) -> Job:
+        """Stream the log into the cell until the job ends; Ctrl-C cancels the job."""
+        try:
+            _print_lines(job.follow())
+            job.wait()
+        except KeyboardInterrupt:
+            job.cancel()
+            print(f"Interrupted: cancelled job {job.id} ({job.name}).", file=sys.stderr, flush=True)
+            raise
+        return job
+
+    # ------------------------------------------------------------------ line magics
+
+    @line_magic
+    @magic_arguments()
+    @argument("name", nargs="?", default="executor", metavar="NAME",
+              help="variable holding the SkyExecutor (created from default_executor if absent)")
+    def skyexec(self, line: str) -> None:
+        """Show the resource picker bound to the SkyExecutor NAME (default ``executor``)."""
+        from skyexec_nb.model.executor import SkyExecutor
+
+        name = check_identifier("NAME", parse_line(self.skyexec, line).name)
+        executor = self.shell.user_ns.get(name)
+        if executor is None:
+            executor = self.shell.user_ns[name] = self._new_executor()
+        elif not isinstance(executor, SkyExecutor):
+            raise UsageError(f"Invalid NAME: a SkyExecutor variable or a new name. Found: {name!r} "
+                             f"({type(executor).__name__})")
+        from skyexec_nb.views.picker import ResourcePicker
+
+        display(ResourcePicker(executor))
+
+    @line_magic
+    @magic_arguments()
+    def skyjobs(self, line: str) -> None:
+        """Show the live table of recorded jobs."""
+        parse_line(self.skyjobs, line)
+        from skyexec_nb.views.jobs_table import JobsTable
+
+        display(JobsTable())
+
+    @line_magic
+    @magic_arguments()
+    @job_ref_arg
+    @argument("-f", "--follow", action="store_true", help="keep printing new lines until the job ends")
+    @argument("--tail", type=int, default=None, metavar="N",
+              help="only the last N lines (default: SkyLaunchMagics.log_tail_lines)")
+    def skylogs(self, line: str) -> None:
+        """Print a job's log (its last lines; with --follow, then new lines until it ends)."""
+        args = parse_line(self.skylogs, line)
+        tail = self.log_tail_lines if args.tail is None else args.tail
+        if tail < 1:
+            raise UsageError(f"Invalid --tail: a number of lines >= 1. Found: {tail!r}")
+        job = job_refs.resolve_job(args.job)
+        _print_lines(job.tail(tail))
+        if args.follow:
+            try:
+                _print_lines(job.follow(from_start=False))
+            except KeyboardInterrupt:  # stop following; the job goes on
+                print(f"Stopped following job {job.id}; it is {job.status}.")
+
+    @line_magic
+    @magic_arguments()
+    @argument("job", nargs="?", default=None, metavar="JOB", help=f"{job_refs.JOB_FORMS}; omit for all jobs")
+    def skystatus(self, line: str) -> None:
+        """Print one job's details, or a compact table of all jobs."""
+        ref = parse_line(self.skystatus, line).job
+        if ref is None:
+            from skyexec_nb.engine.launcher import jobs
+
+            print(job_refs.jobs_table(jobs()))
+        else:
+            print(job_refs.job_details(job_refs.resolve_job(ref)))
+
+    @line_magic
+    @magic_arguments()
+    @job_ref_arg
+    def skycancel(self, line: str) -> None:
+        """Cancel a job (no question asked)."""
+        job = job_refs.resolve_job(parse_line(self.skycancel, line).job)
+        if job.status.is_terminal:
+            print(f"Job {job.id} ({job.name}) already ended: {job.status}; nothing to cancel.")
+            return
+        job.cancel()
+        print(f"Cancelled job {job.id} ({job.name}).")
+
+    @line_magic
+    @magic_arguments()
+    @argument("cluster", metavar="CLUSTER", help="cluster name (see %skystatus)")
+    def skydown(self, line: str) -> None:
+        """Tear a cluster down through the backend of its newest job (no question asked)."""
+        cluster = parse_line(self.skydown, line).cluster
+        on_cluster = job_refs.jobs_on_cluster(cluster)
+        if not on_cluster:
+            print(f"No recorded job ran on cluster {cluster!r}; nothing torn down.")
+            return
+        job = on_cluster[-1]
+        message = job.down()
+        print(message or f"Tore down cluster {cluster!r} (backend {job.backend}, job {job.id}).")

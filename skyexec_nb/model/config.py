@@ -1,0 +1,244 @@
+"""SkyPilot task YAML from executor fields and back, in pure Python (no ``sky`` import).
+
+The output of :func:`task_config` is a dict that ``sky.Task.from_yaml_config`` and
+``sky launch task.yaml`` accept. List fields become ``resources.any_of`` candidates (zipped by
+index); everything else is common to all candidates.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from skyexec_nb.model import validation as v
+from skyexec_nb.model.errors import FieldError
+
+REMOTE_RUN_DIR = "/skyexec_nb"
+"""Where an assigned executor's job directory is mounted on the nodes."""
+
+RESOURCE_KEYS: dict[str, str] = {
+    "cloud": "cloud", "region": "region", "zone": "zone", "gpus": "accelerators", "cpus": "cpus",
+    "memory": "memory", "instance_type": "instance_type", "use_spot": "use_spot",
+    "disk_size": "disk_size", "disk_tier": "disk_tier",
+}
+"""List field -> its key in a SkyPilot resources dict."""
+
+TASK_KEYS = ("name", "setup", "run", "envs", "num_nodes", "file_mounts", "workdir", "resources", "config")
+_COMMON_KEYS = ("infra", "network_tier", "ports", "image_id", "job_recovery", "autostop",
+                "_cluster_config_overrides")
+_TIME_UNITS = {"m": 1, "h": 60, "d": 24 * 60, "w": 7 * 24 * 60}
+
+
+# --- executor -> YAML ------------------------------------------------------------------------
+
+
+def run_script(cmd: str | Sequence[str] | None) -> str | None:
+    """The run script: a string is kept byte for byte, a list is shell-quoted and joined."""
+    if cmd is None or isinstance(cmd, str):
+        return cmd
+    if not isinstance(cmd, (list, tuple)) or not all(isinstance(a, (str, int, float)) for a in cmd):
+        raise FieldError("cmd", "a bash script (str) or a list of arguments", cmd)
+    return shlex.join(str(arg) for arg in cmd)
+
+
+def _accelerators(item: str, per_node: int | None) -> str | dict[str, int]:
+    """``"A100:8"`` stays a string; a bare name takes gpus_per_node as ``{name: count}``."""
+    name, count = v.split_gpu(item)
+    return {name: per_node} if count is None and per_node is not None else item
+
+
+def _autostop(idle: int | None, down: bool) -> dict[str, Any] | None:
+    if idle is None and not down:
+        return None
+    form: dict[str, Any] = {} if idle is None else {"idle_minutes": idle}
+    return {**form, "down": True} if down else form
+
+
+def resources_config(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``resources`` dict of parsed executor fields (``any_of`` when several candidates)."""
+    n = v.candidate_count(fields)
+    common: dict[str, Any] = {}
+    columns: dict[str, list[Any]] = {}
+    per_node = fields.get("gpus_per_node")
+    if fields.get("infra") is not None:
+        common["infra"] = fields["infra"]
+    for field, key in RESOURCE_KEYS.items():
+        value = fields.get(field)
+        convert = (lambda x: _accelerators(x, per_node)) if field == "gpus" else (lambda x: x)
+        if isinstance(value, list):
+            columns[key] = [x if x == v.NONE else convert(x) for x in value]
+        elif value is not None:
+            common[key] = convert(value)
+    extras = {
+        "network_tier": fields.get("network_tier"),
+        "ports": [str(p) for p in fields["ports"]] if fields.get("ports") else None,
+        "image_id": f"docker:{fields['container_image']}" if fields.get("container_image") else None,
+        "job_recovery": fields.get("job_recovery"),
+        "autostop": _autostop(fields.get("idle_minutes_to_autostop"), bool(fields.get("autodown"))),
+    }
+    common.update({k: copy.deepcopy(x) for k, x in extras.items() if x is not None})
+    if columns:
+        candidates = [{k: col[i] for k, col in columns.items() if col[i] != v.NONE} for i in range(n)]
+        common["any_of"] = copy.deepcopy(candidates)
+    return common
+
+
+def task_config(fields: Mapping[str, Any], name: str, run: str | None, envs: Mapping[str, str],
+                job_dir: str | None = None, workdir: str | None = None) -> dict[str, Any]:
+    """The SkyPilot task YAML dict of parsed executor fields (nothing shared with ``fields``)."""
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError("name", "a non-empty task name", name)
+    config: dict[str, Any] = {"name": name}
+    if fields.get("setup"):
+        config["setup"] = fields["setup"]
+    if run is not None:
+        config["run"] = run
+    if envs:
+        config["envs"] = dict(envs)
+    config["num_nodes"] = fields.get("num_nodes", 1)
+    mounts = copy.deepcopy(fields.get("file_mounts") or {})
+    if job_dir is not None:
+        mounts[REMOTE_RUN_DIR] = job_dir
+    if mounts:
+        config["file_mounts"] = mounts
+    if workdir is not None:
+        config["workdir"] = workdir
+    resources = resources_config(fields)
+    if resources:
+        config["resources"] = resources
+    if fields.get("cluster_config_overrides"):
+        config["config"] = copy.deepcopy(fields["cluster_config_overrides"])
+    return config
+
+
+def dump_yaml(config: Mapping[str, Any]) -> str:
+    """Safe YAML, keys in the order given."""
+    return yaml.safe_dump(dict(config), sort_keys=False)
+
+
+# --- YAML -> executor fields -----------------------------------------------------------------
+
+
+def _refuse(key: str, allowed: Sequence[str], value: Any) -> FieldError:
+    return FieldError(key, f"keys skyexec_nb can represent ({', '.join(allowed)})", value)
+
+
+def _gpus_from(column: list[Any]) -> tuple[list[Any], int | None]:
+    """Accelerator values back to gpus items and a shared gpus_per_node (or None)."""
+    items: list[Any] = []
+    dict_counts = set()
+    for acc in column:
+        if isinstance(acc, dict):
+            if len(acc) != 1:
+                raise FieldError("accelerators", "one accelerator per candidate", acc)
+            (name, count), = acc.items()
+            items.append((str(name), count))
+            dict_counts.add(count)
+        else:
+            items.append(acc)
+    inline = [v.split_gpu(x)[1] for x in items if isinstance(x, str) and x != v.NONE]
+    per_node = next(iter(dict_counts)) if len(dict_counts) == 1 else None
+    if per_node is not None and any(c is not None and c != per_node for c in inline):
+        per_node = None
+    gpus = [x if isinstance(x, str) else (x[0] if x[1] == per_node else f"{x[0]}:{x[1]}")
+            for x in items]
+    return gpus, per_node
+
+
+def _split_alternatives(resources: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Common keys and candidate dicts (``any_of``/``ordered``, or several accelerators)."""
+    candidates = resources.pop("any_of", None) or resources.pop("ordered", None) or []
+    acc = resources.get("accelerators")
+    several = isinstance(acc, list) or (isinstance(acc, dict) and len(acc) > 1)
+    if several and candidates:
+        raise FieldError("accelerators", "one accelerator when any_of/ordered is used", acc)
+    if several:
+        del resources["accelerators"]
+        items = acc if isinstance(acc, list) else [{k: c} for k, c in acc.items()]
+        candidates = [{"accelerators": x} for x in items]
+    for cand in candidates:
+        extra = [k for k in cand if k not in RESOURCE_KEYS.values()]
+        if extra:
+            raise _refuse("any_of", list(RESOURCE_KEYS.values()), extra[0])
+    return resources, candidates
+
+
+def _autostop_fields(autostop: Any) -> dict[str, Any]:
+    if autostop is False or autostop is None:
+        return {}
+    if autostop is True:
+        return {"idle_minutes_to_autostop": 0}
+    if isinstance(autostop, int):
+        return {"idle_minutes_to_autostop": autostop}
+    if isinstance(autostop, str) and re.fullmatch(r"\d+[mhdwMHDW]?", autostop):
+        unit = autostop[-1].lower() if autostop[-1].isalpha() else "m"
+        return {"idle_minutes_to_autostop": int(autostop.rstrip("mhdwMHDW")) * _TIME_UNITS[unit]}
+    if isinstance(autostop, dict) and set(autostop) <= {"idle_minutes", "down"}:
+        down = autostop.get("down", False)
+        idle = autostop.get("idle_minutes", None if down is True else 0)
+        return {"autodown": down, **({} if idle is None else {"idle_minutes_to_autostop": idle})}
+    raise FieldError("autostop", "false, minutes, or {idle_minutes, down}", autostop)
+
+
+def _image_fields(image: Any) -> dict[str, Any]:
+    if isinstance(image, dict) and set(image) == {"docker"}:
+        image = f"docker:{image['docker']}"
+    if not (isinstance(image, str) and image.startswith("docker:")):
+        raise FieldError("image_id", "a docker image ('docker:IMAGE')", image)
+    return {"container_image": image[len("docker:"):]}
+
+
+def resources_fields(resources: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Executor field values (unparsed) of a SkyPilot resources dict."""
+    common, candidates = _split_alternatives(copy.deepcopy(dict(resources or {})))
+    allowed = [*RESOURCE_KEYS.values(), *_COMMON_KEYS, "any_of", "ordered"]
+    fields: dict[str, Any] = {}
+    for key in common:
+        if key not in allowed:
+            raise _refuse("resources", allowed, key)
+    for field, key in RESOURCE_KEYS.items():
+        varies = any(key in c for c in candidates)
+        if not varies and key not in common:
+            continue
+        column = [c.get(key, common.get(key, v.NONE)) for c in candidates] if varies else [common[key]]
+        if key == "accelerators":
+            column, per_node = _gpus_from(column)
+            if per_node is not None:
+                fields["gpus_per_node"] = per_node
+        fields[field] = column if varies else column[0]
+    simple = {"infra": "infra", "network_tier": "network_tier", "job_recovery": "job_recovery",
+              "_cluster_config_overrides": "cluster_config_overrides"}
+    fields.update({f: common[k] for k, f in simple.items() if k in common})
+    if common.get("ports") is not None:
+        fields["ports"] = common["ports"]
+    if common.get("image_id") is not None:
+        fields.update(_image_fields(common["image_id"]))
+    fields.update(_autostop_fields(common.get("autostop")))
+    return fields
+
+
+def task_fields(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Executor field values and extras (``job_dir``, ``workdir``) of a SkyPilot task dict."""
+    if not isinstance(config, Mapping):
+        raise FieldError("config", "a SkyPilot task YAML mapping", config)
+    unknown = [k for k in config if k not in TASK_KEYS]
+    if unknown:
+        raise _refuse("task YAML", TASK_KEYS, unknown[0])
+    fields = resources_fields(config.get("resources"))
+    mounts = copy.deepcopy(dict(config.get("file_mounts") or {}))
+    extras = {"job_dir": mounts.pop(REMOTE_RUN_DIR, None), "workdir": config.get("workdir")}
+    simple = {"setup": config.get("setup"), "env_vars": config.get("envs"), "file_mounts": mounts or None,
+              "num_nodes": config.get("num_nodes"), "cluster_config_overrides": config.get("config")}
+    fields.update({k: copy.deepcopy(x) for k, x in simple.items() if x is not None})
+    return fields, extras
+
+
+def load_yaml(text: str) -> dict[str, Any]:
+    """Parse YAML text that must hold a mapping."""
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise FieldError("yaml", "a SkyPilot task YAML mapping", data)
+    return data

@@ -1,0 +1,381 @@
+"""``SkyExecutor``: a traitlets model of SkyPilot compute that builds real SkyPilot tasks.
+
+Importing this module imports neither ``sky`` nor ipywidgets/IPython: ``to_config``/``to_yaml``
+are pure Python; ``to_resources``/``to_task`` import ``sky`` when called.
+"""
+from __future__ import annotations
+
+import copy
+import html
+import os
+from typing import Any, Mapping, Sequence
+
+from traitlets import Any as AnyTrait
+from traitlets import HasTraits, default, validate
+
+from skyexec_nb.model import config as cfg
+from skyexec_nb.model import masking, view_registry
+from skyexec_nb.model import validation as v
+from skyexec_nb.model.errors import AppIdError, FieldError
+from skyexec_nb.model.macros import ExecutorMacros
+
+
+def _field(help: str, default_value: Any = None, required: bool = False) -> AnyTrait:
+    trait = AnyTrait(default_value, help=help)
+    trait.allow_none = not required  # traitlets skips validators for None when allow_none
+    return trait
+
+
+_LIST_HELP = " A list means ordered alternatives (zipped into SkyPilot any_of); 'none' unsets one."
+
+
+class SkyExecutor(HasTraits):
+    """Where and on what a task runs, as SkyPilot resources.
+
+    Example:
+        >>> ex = SkyExecutor(gpus="A100:8", use_spot=True, ports="8888, 6006")
+        >>> ex.to_config("train", cmd=["python", "train.py"])["resources"]["accelerators"]
+        'A100:8'
+    """
+
+    HEAD_NODE_IP_VAR = "head_node_ip"
+    HET_GROUP_HOST_VAR = "het_group_host"
+    NODE_RANK_VAR = "SKYPILOT_NODE_RANK"
+    NPROC_PER_NODE_VAR = "SKYPILOT_NUM_GPUS_PER_NODE"
+    NUM_NODES_VAR = "num_nodes"
+
+    cloud = _field("SkyPilot cloud name, e.g. 'aws', 'gcp', 'kubernetes'." + _LIST_HELP)
+    region = _field("Cloud region, e.g. 'us-east-1'." + _LIST_HELP)
+    zone = _field("Availability zone, e.g. 'us-east-1a'." + _LIST_HELP)
+    gpus = _field("Accelerator NAME or NAME:COUNT per node, e.g. 'A100:8'." + _LIST_HELP)
+    gpus_per_node = _field("Accelerators per node when gpus has no ':COUNT' (positive int).")
+    cpus = _field("vCPUs per node: 8, 8.5, '8' or '8+' (at least 8)." + _LIST_HELP)
+    memory = _field("Memory per node in GB: 32, '32+', '32GB+'." + _LIST_HELP)
+    instance_type = _field("Cloud instance type, e.g. 'p4d.24xlarge'." + _LIST_HELP)
+    num_nodes = _field("Number of nodes (positive int).", 1, required=True)
+    use_spot = _field("Use spot/preemptible instances (True/False)." + _LIST_HELP)
+    disk_size = _field("OS disk size in GB (positive int or '512GB')." + _LIST_HELP)
+    disk_tier = _field("OS disk tier: low, medium, high, ultra, best." + _LIST_HELP)
+    ports = _field("Ports opened on every node: 8888, '8888, 8000-8010' or a list.")
+    file_mounts = _field("{remote path: local path, cloud URI (s3://, gs://...) or storage dict}.")
+    cluster_name = _field("Cluster to launch on or reuse (SkyPilot cluster name).")
+    setup = _field("Bash script run once when the cluster is provisioned.")
+    autodown = _field("Tear the cluster down (not just stop it) when idle.", False, required=True)
+    idle_minutes_to_autostop = _field("Idle minutes before the cluster stops (int >= 0).")
+    torchrun_nproc_per_node = _field("Processes per node for torchrun (default: GPUs per node).")
+    container_image = _field("Docker image the task runs in, on every cloud.")
+    cluster_config_overrides = _field("SkyPilot config overrides (task YAML 'config:').")
+    infra = _field("cloud[/region[/zone]] in one string, e.g. 'aws/us-east-1' (excludes cloud).")
+    network_tier = _field("Network tier: standard or best.")
+    retry_until_up = _field("Keep retrying the launch until resources are available.", False,
+                            required=True)
+    env_vars = _field("Environment variables of the task {NAME: value}.", required=True)
+    job_recovery = _field("Managed-job recovery: 'FAILOVER', 'EAGER_NEXT_REGION' or "
+                          "{strategy, max_restarts_on_errors, recover_on_exit_codes}.")
+
+    def __init__(self, **fields: Any) -> None:
+        unknown = sorted(set(fields) - set(v.FIELD_PARSERS))
+        if unknown:
+            raise TypeError(f"SkyExecutor got unknown field(s) {', '.join(map(repr, unknown))}; "
+                            f"known fields: {', '.join(v.FIELD_PARSERS)}")
+        self.experiment_id: str | None = None
+        self.experiment_dir: str | None = None
+        self.job_name: str | None = None
+        self.job_dir: str | None = None
+        self._workdir: str | None = None
+        super().__init__(**fields)
+
+    @default("env_vars")
+    def _default_env_vars(self) -> dict[str, str]:
+        return {}
+
+    @validate(*v.FIELD_PARSERS)
+    def _validate_field(self, proposal: Any) -> Any:
+        name = proposal["trait"].name
+        value = v.parse_field(name, proposal["value"])
+        if name in v.CROSS_FIELDS:
+            v.cross_check({**self._parsed(v.CROSS_FIELDS), name: value}, changed=name)
+        return value
+
+    def _parsed(self, names: Sequence[str]) -> dict[str, Any]:
+        """Current values of ``names``, parsed (a value that does not parse counts as unset)."""
+        out = {}
+        for name in names:
+            try:
+                out[name] = v.parse_field(name, getattr(self, name))
+            except FieldError:
+                out[name] = None
+        return out
+
+    # --- fields ------------------------------------------------------------------------------
+
+    def fields_set(self) -> dict[str, Any]:
+        """The fields that differ from their defaults, in declaration order (copies)."""
+        defaults = {"num_nodes": 1, "autodown": False, "retry_until_up": False, "env_vars": {}}
+        return {name: copy.deepcopy(getattr(self, name)) for name in v.FIELD_PARSERS
+                if getattr(self, name) != defaults.get(name)}
+
+    def copy(self, **overrides: Any) -> "SkyExecutor":
+        """A new validated executor with this one's fields and ``overrides`` (self untouched)."""
+        new = type(self)(**{**self.fields_set(), **overrides})
+        new._workdir = self._workdir
+        return new
+
+    def validate_all(self) -> None:
+        """Check every field again, the rules between fields, and what needs the file system.
+
+        Raises:
+            FieldError: a field (possibly mutated in place) is invalid, list fields differ in
+                length, or a local file_mounts source or the workdir does not exist.
+        """
+        fields = {name: v.parse_field(name, getattr(self, name)) for name in v.FIELD_PARSERS}
+        v.cross_check(fields)
+        v.candidate_count(fields)
+        for dst, src in (fields["file_mounts"] or {}).items():
+            source = src.get("source") if isinstance(src, dict) else src
+            if v.is_local_path(source) and "$" not in source and not os.path.exists(os.path.expanduser(source)):
+                raise FieldError("file_mounts", f"an existing local source for {dst!r}", source)
+        if self._workdir is not None and not os.path.isdir(os.path.expanduser(self._workdir)):
+            raise FieldError("workdir", "an existing local directory", self._workdir)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in v.FIELD_PARSERS) and \
+            self._workdir == other._workdir and self.job_dir == other.job_dir
+
+    __hash__ = HasTraits.__hash__  # identity hash: executors stay usable as dict keys
+
+    # --- SkyPilot config -----------------------------------------------------------------------
+
+    def to_config(self, name: str, cmd: str | Sequence[str] | None = None,
+                  env_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The SkyPilot task YAML dict (pure Python; no ``sky`` import).
+
+        Args:
+            name: task name.
+            cmd: run script (str, kept byte for byte) or argument list (shell-quoted).
+            env_vars: environment added to (and overriding) the executor's ``env_vars``.
+
+        Returns:
+            ``{name, setup?, run?, envs?, num_nodes, file_mounts?, workdir?, resources?, config?}``.
+
+        Raises:
+            FieldError: see :meth:`validate_all`; or a bad name, cmd or env_vars argument.
+        """
+        self.validate_all()
+        fields = {name_: getattr(self, name_) for name_ in v.FIELD_PARSERS}
+        envs = {**self.env_vars, **v.parse_env_vars(env_vars, "env_vars")}
+        return cfg.task_config(fields, name, cfg.run_script(cmd), envs, self.job_dir,
+                               self._config_workdir())
+
+    def to_yaml(self, name: str, cmd: str | Sequence[str] | None = None,
+                env_vars: Mapping[str, Any] | None = None) -> str:
+        """:meth:`to_config` as safe YAML (``sky launch`` reads it)."""
+        return cfg.dump_yaml(self.to_config(name, cmd, env_vars))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "SkyExecutor":
+        """An executor from a SkyPilot task YAML dict (the inverse of :meth:`to_config`).
+
+        Raises:
+            FieldError: a key the executor cannot represent, or an invalid value.
+        """
+        fields, extras = cfg.task_fields(config)
+        executor = cls(**fields)
+        executor.job_dir = extras["job_dir"]
+        if extras["workdir"] is not None and extras["workdir"] != executor.workdir:
+            executor.workdir = extras["workdir"]
+        return executor
+
+    @classmethod
+    def from_yaml(cls, text: str) -> "SkyExecutor":
+        """An executor from SkyPilot task YAML text."""
+        return cls.from_config(cfg.load_yaml(text))
+
+    def to_resources(self) -> set[Any]:
+        """The ``sky.Resources`` candidates (imports sky; checks cloud names with its registry)."""
+        fields = {name: getattr(self, name) for name in v.FIELD_PARSERS}
+        self._check_sky_clouds()
+        resources = cfg.resources_config(fields)
+        if self.cluster_config_overrides:
+            resources["_cluster_config_overrides"] = copy.deepcopy(self.cluster_config_overrides)
+        import sky
+
+        return set(_sky_call(sky.Resources.from_yaml_config, resources, "resources"))
+
+    def to_task(self, name: str, cmd: str | Sequence[str] | None = None,
+                env_vars: Mapping[str, Any] | None = None) -> Any:
+        """The ``sky.Task``: exactly ``sky.Task.from_yaml_config(to_config(...))`` (imports sky)."""
+        config = self.to_config(name, cmd, env_vars)
+        self._check_sky_clouds()
+        import sky
+
+        return _sky_call(sky.Task.from_yaml_config, config, "task")
+
+    def _check_sky_clouds(self) -> None:
+        from sky.utils import registry
+
+        names = [("cloud", c) for c in v.as_list(self.cloud) if c != v.NONE]
+        if self.infra is not None and v.infra_cloud(self.infra) is not None:
+            names.append(("infra", v.infra_cloud(self.infra)))
+        for field, name in names:
+            try:
+                registry.CLOUD_REGISTRY.from_str(name)
+            except ValueError:
+                raise FieldError(field, f"a cloud of SkyPilot's registry "
+                                        f"({', '.join(sorted(registry.CLOUD_REGISTRY))})", name) from None
+
+    # --- NeMo-Run's executor API ---------------------------------------------------------------
+
+    def nnodes(self) -> int:
+        """Number of nodes."""
+        return self.num_nodes
+
+    def nproc_per_node(self) -> int:
+        """torchrun_nproc_per_node, else GPUs per node (when every candidate agrees), else 1."""
+        if self.torchrun_nproc_per_node:
+            return self.torchrun_nproc_per_node
+        if self.gpus_per_node:
+            return self.gpus_per_node
+        counts = {v.split_gpu(g)[1] or 1 for g in v.as_list(self.gpus) if g != v.NONE}
+        return int(counts.pop()) if len(counts) == 1 and counts != {0} else 1
+
+    def macro_values(self) -> ExecutorMacros:
+        """The shell variable names a launcher substitutes (head node IP, ranks, counts)."""
+        return ExecutorMacros(
+            head_node_ip_var=self.HEAD_NODE_IP_VAR, nproc_per_node_var=self.NPROC_PER_NODE_VAR,
+            num_nodes_var=self.NUM_NODES_VAR, node_rank_var=self.NODE_RANK_VAR,
+            het_group_host_var=self.HET_GROUP_HOST_VAR)
+
+    @classmethod
+    def parse_app(cls, app_id: str) -> tuple[str, str, int]:
+        """``experiment___cluster___task___jobid`` -> ``(cluster, task, job_id)``.
+
+        Raises:
+            AppIdError: (a ValueError) the id is not of that form; the message names it.
+        """
+        parts = app_id.rsplit("___", 3) if isinstance(app_id, str) else []
+        if len(parts) != 4 or not all(parts[1:]) or not parts[3].isdigit():
+            raise AppIdError(f"Invalid app id {app_id!r}: expected experiment___cluster___task___jobid "
+                             "with an integer job id")
+        return parts[1], parts[2], int(parts[3])
+
+    @property
+    def workdir(self) -> str | None:
+        """The local directory synced to the nodes: set explicitly, or ``<job_dir>/workdir``."""
+        if self._workdir is not None:
+            return self._workdir
+        return os.path.join(self.job_dir, "workdir") if self.job_dir else None
+
+    @workdir.setter
+    def workdir(self, path: str | None) -> None:
+        self._workdir = None if path is None else v.parse_token(path, "workdir")
+
+    def _config_workdir(self) -> str | None:
+        """The workdir put in the task YAML: explicit, or the job's when it exists on disk."""
+        if self._workdir is not None:
+            return self._workdir
+        return self.workdir if self.workdir and os.path.isdir(self.workdir) else None
+
+    def assign(self, exp_id: str, exp_dir: str, task_id: str, task_dir: str) -> None:
+        """Attach to an experiment: the job directory ``exp_dir/task_dir`` is created and mounted
+        at ``/skyexec_nb`` on the nodes."""
+        self.experiment_id, self.experiment_dir, self.job_name = exp_id, exp_dir, task_id
+        self.job_dir = os.path.join(exp_dir, task_dir)
+        os.makedirs(self.job_dir, exist_ok=True)
+
+    def package_configs(self, *cfgs: tuple[str, str]) -> list[str]:
+        """Write ``(name, text)`` files under ``job_dir/configs``; return their paths on the nodes."""
+        if not self.job_dir:
+            raise RuntimeError("package_configs needs a job directory: call assign(...) first")
+        paths = []
+        for name, text in cfgs:
+            local = os.path.join(self.job_dir, "configs", name)
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+            with open(local, "w", encoding="utf-8") as f:
+                f.write(text)
+            paths.append(f"{cfg.REMOTE_RUN_DIR}/configs/{name}")
+        return paths
+
+    # --- SkyPilot SDK (model/sdk_calls.py) -------------------------------------------------------
+
+    def launch(self, task: Any, cluster_name: str | None = None, num_nodes: int | None = None,
+               dryrun: bool = False) -> Any:
+        """Launch ``task`` through the SkyPilot API server (see ``sdk_calls.launch``)."""
+        from skyexec_nb.model import sdk_calls
+
+        return sdk_calls.launch(self, task, cluster_name, num_nodes, dryrun)
+
+    @classmethod
+    def status(cls, app_id: str) -> Any:
+        """Cluster status and job details of ``app_id`` (see ``sdk_calls.status``)."""
+        from skyexec_nb.model import sdk_calls
+
+        return sdk_calls.status(app_id)
+
+    @classmethod
+    def cancel(cls, app_id: str) -> Any:
+        """Cancel the job ``app_id`` (see ``sdk_calls.cancel``)."""
+        from skyexec_nb.model import sdk_calls
+
+        return sdk_calls.cancel(app_id)
+
+    @classmethod
+    def logs(cls, app_id: str, fallback_path: str | None) -> Any:
+        """Logs of ``app_id`` (see ``sdk_calls.logs``)."""
+        from skyexec_nb.model import sdk_calls
+
+        return sdk_calls.logs(app_id, fallback_path)
+
+    def cleanup(self, handle: str) -> Any:
+        """Fetch logs / release what the job left (see ``sdk_calls.cleanup``)."""
+        from skyexec_nb.model import sdk_calls
+
+        return sdk_calls.cleanup(self, handle)
+
+    # --- display -----------------------------------------------------------------------------
+
+    def _display_fields(self) -> dict[str, Any]:
+        fields = self.fields_set()
+        if "env_vars" in fields:
+            fields["env_vars"] = masking.mask_env(fields["env_vars"])
+        return fields
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={val!r}" for k, val in self._display_fields().items())
+        return f"{type(self).__name__}({body})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td style='text-align:left'><code>{html.escape(repr(val))}</code></td></tr>"
+                       for k, val in self._display_fields().items())
+        rows = rows or "<tr><td><i>all defaults</i></td></tr>"
+        return f"<table class='skyexec-executor'><caption>{type(self).__name__}</caption>{rows}</table>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        return view_registry.mimebundle(self, repr(self), self._repr_html_())
+
+    def edit(self) -> Any:
+        """The resource picker widget bound to this executor.
+
+        Raises:
+            RuntimeError: no view is available (views not registered or ipywidgets missing).
+        """
+        widget = view_registry.widget_for(self)
+        if widget is None:
+            raise RuntimeError("No editor view for SkyExecutor: `import skyexec_nb` registers it, "
+                               "and it needs ipywidgets (pip install 'ipywidgets>=8.1')")
+        return widget
+
+
+def _sky_call(function: Any, config: dict[str, Any], field: str) -> Any:
+    """Call a SkyPilot parser on a copy of ``config``; its errors become one-line FieldErrors."""
+    try:
+        return function(copy.deepcopy(config))
+    except (ValueError, AssertionError) as e:
+        if isinstance(e, FieldError):
+            raise
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise FieldError(field, f"SkyPilot rejected it: {first}", found=False) from e
+

@@ -1,0 +1,175 @@
+"""The resource picker: a form two-way bound to a SkyExecutor, a YAML preview and Launch.
+
+CSS classes (stable; browser tests rely on them):
+
+- ``skx-picker`` the whole form; ``skx-advanced`` the "Advanced" accordion
+- ``skx-field-<name>`` each input (``_`` becomes ``-``: ``skx-field-num-nodes``), ``skx-field-error``
+  the red message under an invalid field (empty when valid)
+- ``skx-backend`` backend dropdown, ``skx-job-name`` name text, ``skx-command`` command textarea
+- ``skx-kv`` / ``skx-kv-env-vars`` / ``skx-kv-file-mounts`` key/value editors; ``skx-kv-row``,
+  ``skx-kv-key``, ``skx-kv-value``, ``skx-kv-remove``, ``skx-kv-add``
+- ``skx-price`` the price line; ``skx-yaml`` the YAML preview, ``skx-yaml-path``,
+  ``skx-save-yaml-button``, ``skx-yaml-message``, ``skx-copy-yaml-button``, ``skx-yaml-copy``
+- ``skx-launch-button``, ``skx-launch-message`` (red launch error), ``skx-panels`` (where the new
+  job's launch panel appears; see :mod:`skyexec_nb.views.launch_panel` for its classes)
+
+The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.launcher.launch``.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+from skyexec_nb.engine.backends import BACKEND_NAMES
+from skyexec_nb.engine.settings import get_settings
+from skyexec_nb.views.kv_rows import KeyValueRows
+from skyexec_nb.views.picker_fields import ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label, make_widget
+from skyexec_nb.views.price_line import PriceLine
+from skyexec_nb.views.yaml_preview import YamlPreview
+
+
+class ResourcePicker(widgets.VBox):
+    """Edit ``executor`` in a form; launch a command on it.
+
+    Args:
+        executor: the SkyExecutor edited in place (default: a new one).
+        command: initial command text.
+        name: initial job name (default: derived from the command).
+        backend: initial backend (default ``settings.default_backend``).
+        price_service: a ``PriceService``; default the shared one; ``False`` for no price line.
+    """
+
+    def __init__(self, executor: Any = None, *, command: str = "", name: str = "", backend: str | None = None,
+                 price_service: Any = None) -> None:
+        if executor is None:
+            from skyexec_nb.model.executor import SkyExecutor
+
+            executor = SkyExecutor()
+        self.executor = executor
+        self.job: Any = None  # the last job launched from here
+        self.bindings: dict[str, FieldBinding] = {}
+        self.inputs: dict[str, widgets.Widget] = {}
+        self.errors: dict[str, widgets.HTML] = {}
+
+        self.backend = widgets.Dropdown(options=list(BACKEND_NAMES), value=backend or get_settings().default_backend,
+                                        description="Backend", style={"description_width": "11em"})
+        self.backend.add_class("skx-backend")
+        self.name = widgets.Text(value=name, description="Job name", placeholder="(first word of the command)",
+                                 style={"description_width": "11em"}, layout=widgets.Layout(width="36em"))
+        self.name.add_class("skx-job-name")
+        self.command = widgets.Textarea(value=command, description="Command", placeholder="python train.py --epochs 3",
+                                        rows=4, style={"description_width": "11em"}, layout=widgets.Layout(width="48em"))
+        self.command.add_class("skx-command")
+
+        main = widgets.VBox([self.backend, *self._fields(MAIN_FIELDS)])
+        self.env_vars = KeyValueRows(executor, "env_vars", "Environment variables", self._validity_changed)
+        self.file_mounts = KeyValueRows(executor, "file_mounts", "File mounts", self._validity_changed,
+                                        key_placeholder="/remote/path", value_placeholder="local path or s3://…",
+                                        mask_secrets=False)
+        self.advanced = widgets.Accordion([widgets.VBox([*self._fields(ADVANCED_FIELDS), self.env_vars, self.file_mounts])],
+                                          titles=("Advanced",), selected_index=None)
+        self.advanced.add_class("skx-advanced")
+
+        self.price = PriceLine(price_service)
+        self.yaml = YamlPreview(executor, self.job_name, lambda: self.command.value)
+        self.launch_button = widgets.Button(description="Launch", icon="rocket", button_style="primary")
+        self.launch_button.add_class("skx-launch-button")
+        self.launch_button.on_click(lambda _: self.launch())
+        self.launch_message = widgets.HTML()
+        self.launch_message.add_class("skx-launch-message")
+        self.panels = widgets.VBox()
+        self.panels.add_class("skx-panels")
+
+        executor.observe(self._executor_changed)
+        self.name.observe(lambda _: self.yaml.refresh(), "value")
+        self.command.observe(self._command_changed, "value")
+        super().__init__([main, self.advanced, self.name, self.command, self.price, self.yaml,
+                          widgets.HBox([self.launch_button, self.launch_message]), self.panels])
+        self.add_class("skx-picker")
+        self.price.request(executor)
+        self._validity_changed()
+
+    def _fields(self, specs: tuple[FieldSpec, ...]) -> list[widgets.Widget]:
+        rows = []
+        for spec in specs:
+            widget, label = make_widget(spec), error_label()
+            self.inputs[spec.name], self.errors[spec.name] = widget, label
+            self.bindings[spec.name] = FieldBinding(self.executor, spec, widget, label, self._validity_changed)
+            rows.append(widgets.VBox([widget, label], layout=widgets.Layout(margin="0 0 2px 0")))
+        return rows
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def invalid_fields(self) -> dict[str, str]:
+        """``{field: message}`` of every field whose form text the model refused."""
+        found = {name: b.error for name, b in self.bindings.items() if b.error}
+        found.update({kv.name: kv.error for kv in (self.env_vars, self.file_mounts) if getattr(kv, "error", "")})
+        return found
+
+    def job_name(self) -> str:
+        """The name field, else the engine's default name of the command."""
+        from skyexec_nb.engine.launcher import default_name
+
+        return self.name.value.strip() or default_name(self.command.value)
+
+    def _validity_changed(self) -> None:
+        if not hasattr(self, "launch_button"):
+            return  # still building
+        invalid = self.invalid_fields
+        self.launch_button.disabled = bool(invalid) or not self.command.value.strip()
+        if invalid:
+            self.launch_button.tooltip = f"Fix {', '.join(invalid)} first"
+        elif not self.command.value.strip():
+            self.launch_button.tooltip = "Type a command first"
+        else:
+            self.launch_button.tooltip = f"Run the command on the {self.backend.value} backend"
+
+    def _executor_changed(self, _change: traitlets.Bunch) -> None:
+        self.yaml.refresh()
+        self.price.request(self.executor)
+
+    def _command_changed(self, _change: traitlets.Bunch) -> None:
+        self.yaml.refresh()
+        self._validity_changed()
+
+    # -- actions -----------------------------------------------------------------------------
+    def launch(self) -> Any:
+        """Launch the command on the executor; show the job's panel below (or the error, in words)."""
+        if self.launch_button.disabled:
+            return None
+        from skyexec_nb.engine import launcher
+        from skyexec_nb.views.launch_panel import LaunchPanel
+
+        try:
+            job = launcher.launch(self.executor, self.command.value, backend=self.backend.value,
+                                  name=self.name.value.strip() or None)
+        except Exception as exc:  # FieldError, backend precheck: the user reads why
+            self.launch_message.value = (f'<span style="color:#dc3545;font-weight:600">Launch failed: '
+                                         f"{html.escape(str(exc))}</span>")
+            return None
+        self.job = job
+        self.launch_message.value = f"Launched job {html.escape(str(job.id))} ({html.escape(job.name)})."
+        for old in self.panels.children:
+            old.close()
+        self.panels.children = (LaunchPanel(job),)
+        return job
+
+    def close(self) -> None:
+        """Unbind from the executor and close every child widget."""
+        if getattr(self, "_closed", False):  # close() again from __del__: nothing left to do
+            return
+        self._closed = True
+        for binding in self.bindings.values():
+            binding.unbind()
+        for kv in (self.env_vars, self.file_mounts):
+            kv.unbind()
+        self.executor.unobserve(self._executor_changed)
+        stack = list(self.children)
+        while stack:
+            child = stack.pop()
+            stack.extend(getattr(child, "children", ()))
+            child.close()
+        super().close()

@@ -1,0 +1,219 @@
+"""The picker's fields as data: which widget, how text becomes a value and back, and the binding.
+
+A :class:`FieldSpec` says how a SkyExecutor trait is edited. :class:`FieldBinding` keeps one
+widget and one trait in sync both ways (traitlets ``observe`` on each side): the form parses the
+text and assigns it, so the model's own validation decides; on :class:`FieldError` the model's
+message is shown next to the field (CSS ``skx-field-error``) and the executor keeps its last
+valid value. Setting the executor from code rewrites the form and clears the error.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import ipywidgets as widgets
+from traitlets import HasTraits, TraitError
+
+CLOUDS = ("aws", "gcp", "azure", "kubernetes", "lambda", "runpod", "oci", "nebius", "paperspace",
+          "fluidstack", "cudo", "do", "vast", "ibm", "scp", "vsphere", "ssh")
+DISK_TIERS = ("low", "medium", "high", "ultra", "best")
+NETWORK_TIERS = ("standard", "best")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one executor trait is edited.
+
+    Attributes:
+        name: the trait.
+        label: what the user reads.
+        kind: ``text``, ``number``, ``textarea``, ``checkbox``, ``dropdown`` or ``combobox``.
+        advanced: shown in the "Advanced" section.
+        listy: comma-separated text becomes a list (SkyPilot alternatives / several ports).
+        options: dropdown/combobox choices, or a callable returning them (read lazily).
+        placeholder: grey hint text.
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    advanced: bool = False
+    listy: bool = False
+    options: tuple | Callable[[], tuple] = field(default=())
+    placeholder: str = ""
+
+    def choices(self) -> tuple:
+        """The options, resolving a callable."""
+        return tuple(self.options()) if callable(self.options) else tuple(self.options)
+
+    def parse(self, raw: Any) -> Any:
+        """Form value -> trait value (no validation: the model validates on assignment)."""
+        if self.kind in ("checkbox", "dropdown"):
+            return raw
+        text = str(raw).strip() if raw is not None else ""
+        if self.kind == "textarea":
+            return str(raw) if text else None
+        if not text:
+            return None
+        parts = [p.strip() for p in text.split(",")] if self.listy and "," in text else None
+        if parts is not None:
+            return [_number(p) if self.kind == "number" else p for p in parts]
+        return _number(text) if self.kind == "number" else text
+
+    def format(self, value: Any) -> Any:
+        """Trait value -> form value (a checkbox shows a list of alternatives as "any True")."""
+        if self.kind == "checkbox":
+            return any(v is True for v in value) if isinstance(value, list) else bool(value)
+        if self.kind == "dropdown":
+            return value
+        if value is None:
+            return ""
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+
+def _number(text: str) -> Any:
+    """``"4"`` -> 4, ``"1.5"`` -> 1.5; anything else unchanged (the model says why it is wrong)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _gpu_options() -> tuple[str, ...]:
+    """``NAME:COUNT`` choices from the model's accelerator list (never a network fetch)."""
+    try:
+        from skyexec_nb.model import accelerators
+    except ImportError:  # model without the list: free text only
+        return ()
+    return tuple(accelerators.accelerator_names())
+
+
+MAIN_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("cloud", "Cloud", "dropdown", options=(("any", None), *((c, c) for c in CLOUDS))),
+    FieldSpec("gpus", "GPUs", "combobox", options=_gpu_options, placeholder="e.g. A100:8 (empty: none)"),
+    FieldSpec("gpus_per_node", "GPUs per node", "number", placeholder="e.g. 8"),
+    FieldSpec("num_nodes", "Nodes", "number"),
+    FieldSpec("use_spot", "Use spot instances", "checkbox"),
+    FieldSpec("ports", "Ports", listy=True, placeholder="8888, 6006, 8000-8010"),
+    FieldSpec("cluster_name", "Cluster name", placeholder="(generated)"),
+)
+ADVANCED_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("region", "Region", advanced=True, listy=True),
+    FieldSpec("zone", "Zone", advanced=True, listy=True),
+    FieldSpec("infra", "Infra", advanced=True, placeholder="e.g. aws/us-east-1, k8s"),
+    FieldSpec("cpus", "CPUs", advanced=True, placeholder="e.g. 8 or 4+"),
+    FieldSpec("memory", "Memory (GB)", advanced=True, placeholder="e.g. 32 or 32+"),
+    FieldSpec("instance_type", "Instance type", advanced=True, listy=True),
+    FieldSpec("disk_size", "Disk size (GB)", "number", advanced=True),
+    FieldSpec("disk_tier", "Disk tier", "dropdown", advanced=True, options=(("default", None), *((t, t) for t in DISK_TIERS))),
+    FieldSpec("network_tier", "Network tier", "dropdown", advanced=True,
+              options=(("default", None), *((t, t) for t in NETWORK_TIERS))),
+    FieldSpec("container_image", "Container image", advanced=True, placeholder="e.g. docker:nvcr.io/nvidia/pytorch:24.01-py3"),
+    FieldSpec("setup", "Setup script", "textarea", advanced=True, placeholder="commands run once per node"),
+    FieldSpec("autodown", "Tear down when idle (autodown)", "checkbox", advanced=True),
+    FieldSpec("idle_minutes_to_autostop", "Idle minutes to autostop", "number", advanced=True),
+    FieldSpec("retry_until_up", "Retry until up", "checkbox", advanced=True),
+    FieldSpec("torchrun_nproc_per_node", "torchrun nproc per node", "number", advanced=True),
+)
+ALL_FIELDS = MAIN_FIELDS + ADVANCED_FIELDS
+
+
+def make_widget(spec: FieldSpec) -> widgets.Widget:
+    """The input widget of ``spec`` (every widget carries CSS ``skx-field-<name>``)."""
+    style = {"description_width": "11em"}
+    common = dict(description=spec.label, style=style, layout=widgets.Layout(width="36em"))
+    if spec.kind == "checkbox":
+        widget = widgets.Checkbox(value=False, description=spec.label, indent=False)
+    elif spec.kind == "dropdown":
+        widget = widgets.Dropdown(options=spec.choices(), **common)
+    elif spec.kind == "combobox":
+        widget = widgets.Combobox(options=spec.choices(), ensure_option=False, placeholder=spec.placeholder, **common)
+    elif spec.kind == "textarea":
+        widget = widgets.Textarea(placeholder=spec.placeholder, rows=3, **common)
+    else:
+        widget = widgets.Text(placeholder=spec.placeholder, **common)
+    widget.add_class(f"skx-field-{spec.name.replace('_', '-')}")
+    return widget
+
+
+def error_label() -> widgets.HTML:
+    """The red label shown under an invalid field (CSS ``skx-field-error``); empty when valid."""
+    label = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12em"))
+    label.add_class("skx-field-error")
+    return label
+
+
+class FieldBinding:
+    """Two-way sync of one form widget and one trait of ``model``.
+
+    Args:
+        model: the SkyExecutor (any HasTraits).
+        spec: the field.
+        widget: the input (its ``value`` trait is bound).
+        label: where the model's error message goes.
+        on_validity: called with no argument whenever ``error`` changes.
+    """
+
+    def __init__(self, model: HasTraits, spec: FieldSpec, widget: widgets.Widget, label: widgets.HTML,
+                 on_validity: Callable[[], None] = lambda: None) -> None:
+        self.model, self.spec, self.widget, self.label = model, spec, widget, label
+        self.on_validity = on_validity
+        self.error = ""
+        self._writing = False  # True while this binding assigns the other side
+        self._show(getattr(model, spec.name))
+        widget.observe(self._from_widget, "value")
+        model.observe(self._from_model, spec.name)
+
+    def _from_widget(self, change: dict) -> None:
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            setattr(self.model, self.spec.name, self.spec.parse(change["new"]))
+        except TraitError as exc:  # FieldError is a TraitError: show the model's own words
+            self._set_error(str(exc))
+        else:
+            self._set_error("")
+        finally:
+            self._writing = False
+
+    def _from_model(self, change: dict) -> None:
+        if self._writing:
+            return
+        self._show(change["new"])
+        self._set_error("")
+
+    def _show(self, value: Any) -> None:
+        self._writing = True
+        try:
+            if self.spec.kind == "dropdown":
+                self._ensure_option(value)
+            self.widget.value = self.spec.format(value)
+        finally:
+            self._writing = False
+
+    def _ensure_option(self, value: Any) -> None:
+        """A dropdown shows values outside its list too (e.g. a list of clouds set in code)."""
+        if all(v != value for _, v in self.widget.options):
+            self.widget.options = (*self.widget.options, (_label(value), value))
+
+    def _set_error(self, message: str) -> None:
+        if message == self.error:
+            return
+        self.error = message
+        self.label.value = f'<span style="color:#dc3545">{html.escape(message)}</span>' if message else ""
+        self.on_validity()
+
+    def unbind(self) -> None:
+        """Stop syncing (the picker calls this when closed)."""
+        self.widget.unobserve(self._from_widget, "value")
+        self.model.unobserve(self._from_model, self.spec.name)
+
+
+def _label(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)

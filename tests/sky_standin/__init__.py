@@ -1,0 +1,274 @@
+"""A faithful stand-in of the SkyPilot 0.14.1 client SDK functions that skyexec_nb uses.
+
+Same signatures as ``sky.<name>`` (``tests/engine/test_skypilot_standin.py`` compares them),
+request ids returned at once, ``get``/``stream_and_get``/``api_status``/``api_cancel`` semantics,
+scripted job states and log streams, and the real ``sky.exceptions`` classes, enums and record
+types. State is shared across processes through ``$SKY_STANDIN_DIR`` (see ``_world.py``); the
+script is picked by ``$SKY_STANDIN_SCENARIO`` (ok, fail, setup_fail, long, slow, preempt,
+no_cloud, no_resource). Point skyexec_nb at it with ``SKYEXEC_NB_SKY_SDK=sky_standin``.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Union
+
+from sky import ClusterStatus, JobStatus, Task, exceptions  # noqa: F401  (real types, re-exported)
+from sky.schemas.api.responses import ClusterJobRecord
+from sky.server.requests.payloads import RequestPayload
+from sky.utils import common
+
+from sky_standin import _world as w
+
+__all__ = ["launch", "status", "queue", "job_status", "cancel", "down", "endpoints", "tail_logs",
+           "download_logs", "get", "stream_and_get", "api_status", "api_cancel"]
+
+
+@dataclass
+class Handle:
+    """What ``sky.launch`` returns as the cluster's handle (the parts callers read)."""
+
+    cluster_name: str
+    launched_nodes: int = 1
+
+    def get_cluster_name(self) -> str:
+        return self.cluster_name
+
+
+def _result(name: str):
+    def register(fn):
+        w.RESULTS[name] = fn
+        return fn
+    return register
+
+
+def _cluster(name: str, *, up: bool = True) -> dict:
+    """The live record of cluster ``name``; raise as SkyPilot does when it is absent or not UP."""
+    record = w.load("clusters", name)
+    if record is None or (record["down_at"] is not None and time.time() >= record["down_at"]):
+        raise exceptions.ClusterDoesNotExist(f"Cluster {name!r} does not exist.")
+    if up and (record["launch_cancelled"] or time.time() < record["up_at"]):
+        raise exceptions.ClusterNotUpError(f"Cluster {name!r} is not up.", cluster_status=ClusterStatus.INIT)
+    return record
+
+
+def _job(cluster: str, job_id: Optional[int]) -> Optional[dict]:
+    jobs = _cluster(cluster)["jobs"]
+    key = str(job_id if job_id is not None else max(map(int, jobs), default=0))
+    return jobs.get(key)
+
+
+# --- request-returning functions ----------------------------------------------------------------
+def launch(task, cluster_name=None, retry_until_up=False, idle_minutes_to_autostop=None, wait_for=None,
+           dryrun=False, down=False, backend=None, optimize_target=common.OptimizeTarget.COST,
+           no_setup=False, clone_disk_from=None, fast=False, resize=False, _need_confirmation=False,
+           _is_launched_by_jobs_controller=False, _is_launched_by_sky_serve_controller=False,
+           _disable_controller_check=False, _file_mounts_blob_id=None, _extra_launch_context=None,
+           _include_credentials=False):
+    cluster_name = cluster_name or f"sky-standin-{w.next_id('cluster')}"
+    log = [f"Running on cluster: {cluster_name}"]
+    scenario = w.scenario()
+    if scenario in w.LAUNCH_ERRORS:
+        return w.new_request("launch", cluster=cluster_name, steps=1, error=w.LAUNCH_ERRORS[scenario], log=log)
+    if dryrun:
+        return w.new_request("launch", cluster=cluster_name, steps=0.5, log=log + ["Dryrun finished."], dryrun=True)
+    steps = 10_000 if scenario == "slow" else 2
+    rid = w.new_request("launch", cluster=cluster_name, steps=steps,
+                        log=log + ["Launching on the stand-in cloud.", f"✓ Cluster launched: {cluster_name}."])
+    up_at = w.find_request(rid)["ready_at"]
+    with w.locked():
+        record = w.load("clusters", cluster_name)
+        if record is None or record["down_at"] is not None:
+            record = {"name": cluster_name, "created": time.time(), "up_at": up_at, "down_at": None,
+                      "launch_cancelled": False, "launch_request": rid, "autodown": down,
+                      "ports": sorted({p for r in task.resources for p in (r.ports or [])}), "jobs": {}}
+        job_id = max(map(int, record["jobs"]), default=0) + 1
+        record["jobs"][str(job_id)] = {"job_id": job_id, "name": task.name or "sky-cmd", "start": up_at,
+                                       "timeline": w.cluster_timeline(scenario), "cancel_at": None,
+                                       "cancel_states": [[0, "CANCELLED"]]}
+        w.save("clusters", cluster_name, record)
+    w.save("launches", rid, {"job_id": job_id})
+    return rid
+
+
+@_result("launch")
+def _launch_result(req: dict):
+    if req["args"].get("dryrun"):
+        return None, None
+    return w.load("launches", req["request_id"])["job_id"], Handle(req["cluster"])
+
+
+def status(cluster_names=None, refresh=common.StatusRefreshMode.NONE, all_users=False, *,
+           _include_credentials=False, _summary_response=False):
+    return w.new_request("status", names=cluster_names)
+
+
+@_result("status")
+def _status_result(req: dict) -> List[Dict[str, Any]]:
+    out = []
+    for record in w.all_of("clusters"):
+        names = req["args"]["names"]
+        if (names is not None and record["name"] not in names) or (
+                record["down_at"] is not None and time.time() >= record["down_at"]):
+            continue
+        up = not record["launch_cancelled"] and time.time() >= record["up_at"]
+        out.append({"name": record["name"], "status": ClusterStatus.UP if up else ClusterStatus.INIT,
+                    "handle": Handle(record["name"]), "launched_at": int(record["created"]),
+                    "autostop": -1, "to_down": record["autodown"]})
+    return out
+
+
+def queue(cluster_name, skip_finished=False, all_users=False):
+    return w.new_request("queue", cluster=cluster_name, skip_finished=skip_finished)
+
+
+@_result("queue")
+def _queue_result(req: dict) -> List[ClusterJobRecord]:
+    records = []
+    for job in _cluster(req["cluster"])["jobs"].values():
+        state = w.job_state(job)[0]
+        if req["args"]["skip_finished"] and state in w.TERMINAL:
+            continue
+        records.append(ClusterJobRecord(
+            job_id=job["job_id"], job_name=job["name"], username="standin", user_hash="standin",
+            submitted_at=job["start"], resources="1x[standin]", status=JobStatus(state),
+            log_path=f"~/sky_logs/{job['job_id']}"))
+    return records
+
+
+def job_status(cluster_name, job_ids=None):
+    return w.new_request("job_status", cluster=cluster_name, job_ids=job_ids)
+
+
+@_result("job_status")
+def _job_status_result(req: dict) -> Dict[Optional[int], Optional[JobStatus]]:
+    ids = req["args"]["job_ids"] or [None]
+    out = {}
+    for job_id in ids:
+        job = _job(req["cluster"], job_id)
+        out[job["job_id"] if job else job_id] = JobStatus(w.job_state(job)[0]) if job else None
+    return out
+
+
+def cancel(cluster_name, all=False, all_users=False, job_ids=None, _try_cancel_if_cluster_is_init=False):  # noqa: A002
+    rid = w.new_request("cancel", cluster=cluster_name, steps=1, job_ids=job_ids, all=all)
+    with w.locked():
+        record = w.load("clusters", cluster_name)
+        if record is not None:
+            for key, job in record["jobs"].items():
+                if (all or int(key) in (job_ids or [])) and job["cancel_at"] is None:
+                    job["cancel_at"] = w.find_request(rid)["ready_at"]
+            w.save("clusters", cluster_name, record)
+    return rid
+
+
+@_result("cancel")
+def _cancel_result(req: dict) -> None:
+    _cluster(req["cluster"])
+
+
+def down(cluster_name, purge=False, graceful=False, graceful_timeout=None):
+    rid = w.new_request("down", cluster=cluster_name, steps=2)
+    with w.locked():
+        record = w.load("clusters", cluster_name)
+        if record is not None and record["down_at"] is None:
+            record["down_at"] = w.find_request(rid)["ready_at"]
+            w.save("clusters", cluster_name, record)
+    return rid
+
+
+@_result("down")
+def _down_result(req: dict) -> None:
+    record = w.load("clusters", req["cluster"])
+    if record is None or record["down_at"] < req["created"]:
+        raise exceptions.ClusterDoesNotExist(f"Cluster {req['cluster']!r} does not exist.")
+
+
+def endpoints(cluster, port=None):
+    return w.new_request("endpoints", cluster=cluster, port=port)
+
+
+@_result("endpoints")
+def _endpoints_result(req: dict) -> Dict[int, str]:
+    ports = [int(p) for spec in _cluster(req["cluster"])["ports"] for p in str(spec).split("-")[:1]]
+    return {p: f"127.0.0.1:{p}" for p in ports if req["args"]["port"] in (None, p, str(p))}
+
+
+# --- direct calls ---------------------------------------------------------------------------------
+def tail_logs(cluster_name, job_id, follow, tail=0, output_stream=None, *, preload_content=True):
+    if _job(cluster_name, job_id) is None:
+        raise ValueError(f"Job {job_id} not found on cluster {cluster_name!r}.")
+
+    def state():
+        return w.job_state(_job(cluster_name, job_id))
+
+    lines = w.follow(state, follow)
+    return w.print_or_iterate(lines, output_stream, preload_content,
+                              lambda: int(exceptions.JobExitCode.from_job_status(JobStatus(state()[0]))))
+
+
+def download_logs(cluster_name, job_ids):
+    out = {}
+    for key, job in _cluster(cluster_name)["jobs"].items():
+        if job_ids is None or key in [str(j) for j in job_ids]:
+            folder = w.root() / "downloaded" / cluster_name / key
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "run.log").write_text("".join(f"{line}\n" for line in w.job_state(job)[1]))
+            out[key] = str(folder)
+    return out
+
+
+def get(request_id):
+    req = w.wait_request(request_id)
+    if req["cancelled"]:
+        raise exceptions.RequestCancelled(
+            f"Current {req['name']!r} request ({req['request_id']}) is cancelled by another process.")
+    if req["error"]:
+        w.raise_error(*req["error"])
+    return w.RESULTS[req["name"]](req) if req["name"] in w.RESULTS else None
+
+
+def stream_and_get(request_id=None, log_path=None, tail=None, follow=True, output_stream=None,
+                   relay_rich_status=False):
+    req = w.find_request(request_id)
+    for line in req["log"]:
+        print(line, flush=True, file=output_stream or sys.stdout)
+    return get(request_id) if follow else None
+
+
+def api_status(request_ids=None, all_status=False, limit=None, fields=None, cluster_name=None):
+    reqs = [w.find_request(r) for r in request_ids] if request_ids else w.all_of("requests")
+    out = [RequestPayload(request_id=r["request_id"], name=r["name"], entrypoint="sky_standin",
+                          request_body="{}", status=w.request_status(r), created_at=r["created"],
+                          user_id="standin", return_value="null", error="null", pid=None,
+                          schedule_type="long", cluster_name=r["cluster"]) for r in reqs]
+    if not request_ids and not all_status:
+        out = [p for p in out if p.status in ("PENDING", "WAITING", "RUNNING")]
+    return out[:limit] if limit else out
+
+
+def api_cancel(request_ids=None, all_users=False, silent=False):
+    if request_ids is None:
+        ids = [r["request_id"] for r in w.all_of("requests")]
+    else:
+        ids = request_ids if isinstance(request_ids, list) else [request_ids]
+    cancelled = []
+    with w.locked():
+        for rid in ids:
+            req = w.find_request(rid)
+            if w.request_status(req) != "RUNNING":
+                continue
+            req["cancelled"] = True
+            w.save("requests", req["request_id"], req)
+            cancelled.append(req["request_id"])
+            record = w.load("clusters", req["cluster"]) if req["name"] == "launch" else None
+            if record is not None and record["launch_request"] == req["request_id"]:
+                record["launch_cancelled"] = True
+                w.save("clusters", req["cluster"], record)
+    return w.new_request("api_cancel", cancelled=cancelled)
+
+
+w.RESULTS["api_cancel"] = lambda req: req["args"]["cancelled"]
+
+from sky_standin import jobs  # noqa: E402,F401  (sky.jobs)
