@@ -638,26 +638,44 @@ CLOUDS: list[Cell] = [
     ),
     md(
         """
-        ## `--yaml` and `--dryrun`: see the task, launch nothing
+        ## `--dryrun` and `--yaml`: see the plan, launch nothing
 
-        `--yaml` prints the SkyPilot task; `--dryrun` shows the launch plan. Neither launches
-        anything or needs a cloud account. Spot, ports and autostop/autodown all land in the task:
+        `--dryrun` shows the launch plan and the task; `--yaml` prints the task only. Neither
+        launches anything or needs a cloud account.
         """
-    ),
-    checked(
-        """
-        %%skylaunch --executor gpu_box --backend skypilot --name finetune --yaml
-        python train.py --epochs 3
-        """,
-        """
-        TODO
-        """,
     ),
     code(
         """
         %%skylaunch --executor gpu_box --backend skypilot --name finetune --dryrun
         python train.py --epochs 3
         """
+    ),
+    md(
+        """
+        Spot, ports and autostop/autodown all land in the SkyPilot task (the same text as
+        `--yaml`; `sky launch` accepts it):
+        """
+    ),
+    checked(
+        """
+        print(gpu_box.to_yaml("finetune", cmd="python train.py --epochs 3"))
+        """,
+        """
+        name: finetune
+        run: python train.py --epochs 3
+        num_nodes: 1
+        resources:
+          accelerators:
+            A100: 8
+          use_spot: true
+          ports:
+          - '8888'
+          - '6006'
+          autostop:
+            idle_minutes: 30
+            down: true
+
+        """,
     ),
     md(
         """
@@ -673,6 +691,7 @@ CLOUDS: list[Cell] = [
         import json
         import os
         import sqlite3
+        from contextlib import closing
         from pathlib import Path
 
 
@@ -682,7 +701,7 @@ CLOUDS: list[Cell] = [
             if not db.exists():
                 return []
             try:
-                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as conn:
+                with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)) as conn:
                     rows = conn.execute(
                         "SELECT value FROM config WHERE key LIKE 'enabled_clouds_%compute'"
                     ).fetchall()

@@ -36,6 +36,7 @@ class Monitor:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._spawn_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pending: list[tuple[Registry, int]] = []
@@ -117,19 +118,23 @@ class Monitor:
             self._wake.clear()
 
     def _spawn_pending(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, []
-        for registry, job_id in pending:
-            row = registry.get(job_id)
-            if row is None or row["status"].is_terminal:
-                continue
-            try:
-                proc = start_supervisor(registry, row)
-            except OSError as exc:
-                registry.set_status(job_id, JobStatus.FAILED, error=f"cannot start supervisor: {exc}")
-                continue
-            self.children[job_id] = proc
-            registry.update(job_id, supervisor_pid=proc.pid)
+        with self._spawn_lock:  # held throughout, so the at-exit flush waits for a spawn under way
+            with self._lock:
+                pending, self._pending = self._pending, []
+            for registry, job_id in pending:
+                self._spawn_one(registry, job_id)
+
+    def _spawn_one(self, registry: Registry, job_id: int) -> None:
+        row = registry.get(job_id)
+        if row is None or row["status"].is_terminal:
+            return
+        try:
+            proc = start_supervisor(registry, row)
+        except OSError as exc:
+            registry.set_status(job_id, JobStatus.FAILED, error=f"cannot start supervisor: {exc}")
+            return
+        self.children[job_id] = proc
+        registry.update(job_id, supervisor_pid=proc.pid)
 
     def _reap_children(self) -> None:
         for job_id, proc in list(self.children.items()):

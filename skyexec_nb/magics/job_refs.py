@@ -1,8 +1,9 @@
 """JOB and CLUSTER references of the line magics, and the plain-text summaries they print."""
 from __future__ import annotations
 
+import sys
 import time
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, MutableMapping
 
 from IPython.core.error import UsageError
 
@@ -55,9 +56,16 @@ def jobs_table(jobs: Iterable[Job]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def _endpoints(job: Job) -> Any:
+def _endpoint_lines(job: Job) -> list[str]:
+    """``port: url`` lines from ``job.endpoints()`` (when the Job has it), or why there are none."""
     endpoints = getattr(job, "endpoints", None)
-    return endpoints() if callable(endpoints) else endpoints
+    if endpoints is None:
+        return []
+    try:
+        found = endpoints() if callable(endpoints) else endpoints
+    except Exception as exc:  # e.g. EndpointsUnavailable: status must still print
+        return [f"  endpoints  unavailable: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"]
+    return [f"  endpoint   {port}: {url}" for port, url in sorted((found or {}).items())]
 
 
 def job_details(job: Job) -> str:
@@ -77,9 +85,45 @@ def job_details(job: Job) -> str:
         lines.append(f"  exit codes {codes}")
     if job.error:
         lines.append(f"  error      {job.error}")
-    endpoints = _endpoints(job)
-    if endpoints:
-        items = endpoints.items() if isinstance(endpoints, dict) else enumerate(endpoints)
-        lines.extend(f"  endpoint   {port}: {url}" for port, url in items)
+    lines.extend(_endpoint_lines(job))
     lines.append(f"  log        {job.log_path}")
     return "\n".join(lines)
+
+
+def print_lines(lines: Iterable[str]) -> None:
+    """Print log lines as they come (they carry no newline)."""
+    for line in lines:
+        print(line, flush=True)
+
+
+def wait_streaming(handle: Any) -> Any:
+    """Block until a Job (its log streamed as it comes) or a Sweep ends; Ctrl-C cancels it.
+
+    Raises:
+        KeyboardInterrupt: after cancelling, so a "run all" stops here too.
+    """
+    try:
+        follow = getattr(handle, "follow", None)
+        if follow is not None:
+            print_lines(follow())
+        handle.wait()
+    except KeyboardInterrupt:
+        handle.cancel()
+        print(f"Interrupted: cancelled {type(handle).__name__.lower()} {handle.id}.", file=sys.stderr, flush=True)
+        raise
+    return handle
+
+
+def pull_now(job: Job, names: list[str], user_ns: MutableMapping[str, Any]) -> None:
+    """After ``--wait``: set the ``--pull`` variables of a finished Python job before the cell returns."""
+    from skyexec_nb.engine.remote import RemoteError, ResultError, result
+    from skyexec_nb.engine.status import JobStatus
+
+    if job.status is not JobStatus.SUCCEEDED:
+        return
+    try:
+        values = result(job, 0)
+    except (RemoteError, ResultError) as exc:
+        print(f"Nothing pulled: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return
+    user_ns.update({name: values[name] for name in names if name in values})

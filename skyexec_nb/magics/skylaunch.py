@@ -6,8 +6,8 @@ The magics only parse (``options.py``) and dispatch to the engine; views are sho
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import TYPE_CHECKING, Any, Iterable
+import threading
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from IPython.core.error import UsageError
@@ -29,6 +29,7 @@ from skyexec_nb.magics.options import (
     resource_args,
     task_args,
 )
+from skyexec_nb.magics.remote_options import RemoteOptions, remote_args, remote_options, run_remote
 
 if TYPE_CHECKING:  # pragma: no cover
     from skyexec_nb.engine.job import Job
@@ -55,10 +56,19 @@ def _usage(exc: Exception, options: dict[str, str] = _LAUNCH_OPTIONS) -> UsageEr
     return UsageError(message)
 
 
-def _print_lines(lines: Iterable[str]) -> None:
-    """Print log lines as they come (they carry no newline)."""
-    for line in lines:
-        print(line, flush=True)
+def _optimizer_text(config: dict[str, Any]) -> str:
+    """SkyPilot's optimizer plan as text, computed off the main thread (planning imports sky)."""
+    try:
+        from skyexec_nb.engine.planning import optimizer_plan
+    except ImportError:
+        return "No optimizer plan: skyexec_nb.engine.planning is not available."
+    box: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: box.update(result=optimizer_plan(config)),
+                              name="skyexec-dryrun-plan", daemon=True)
+    worker.start()
+    worker.join()
+    result = box.get("result")
+    return result.text if result is not None else "No optimizer plan: the planner failed."
 
 
 @magics_class
@@ -139,7 +149,8 @@ class SkyLaunchMagics(Magics, Configurable):
     @cluster_args
     @task_args
     @launch_args
-    def skylaunch(self, line: str, cell: str) -> Job | None:
+    @remote_args
+    def skylaunch(self, line: str, cell: str) -> Any:
         """Run the cell (a bash script, exactly as written) as a job.
 
         Options set SkyExecutor fields (``--executor NAME`` starts from a copy of NAME).
@@ -148,66 +159,54 @@ class SkyLaunchMagics(Magics, Configurable):
         """
         args = parse_line(self.skylaunch, line, cell=True)
         check_identifier("--out", args.out)
+        remote = remote_options(args)
         base = self._user_executor(args.executor) if args.executor else self._new_executor()
         executor = executor_from_args(args, base)
-        self._validate(executor)
-        if args.yaml or args.dryrun:
-            plan = self._dryrun(executor, cell, args)
-            if args.out:
-                self.shell.user_ns[args.out] = plan
-            return None
-        job = self._launch(executor, cell, args)
-        if args.out:
-            self.shell.user_ns[args.out] = job
-        if not args.wait:
-            display(job)
-            return None
-        return self._wait(job)
-
-    @staticmethod
-    def _validate(executor: SkyExecutor) -> None:
         try:
             executor.validate_all()
         except ValueError as exc:
             raise _usage(exc) from None
+        if args.yaml or args.dryrun:
+            plan = self._dryrun(executor, cell, args, remote)
+            if args.out:
+                self.shell.user_ns[args.out] = plan
+            return None
+        launched = self._launch(executor, cell, args, remote)
+        if args.out:
+            self.shell.user_ns[args.out] = launched
+        if not args.wait:
+            display(launched)
+            return None
+        job_refs.wait_streaming(launched)
+        if remote.pull and not remote.grid:
+            job_refs.pull_now(launched, remote.pull, self.shell.user_ns)
+        return launched
 
-    @staticmethod
-    def _launch(executor: SkyExecutor, cell: str, args: argparse.Namespace, dryrun: bool = False) -> Any:
+    def _launch(self, executor: SkyExecutor, cell: str, args: argparse.Namespace, remote: RemoteOptions,
+                dryrun: bool = False) -> Any:
+        """Dispatch to the engine: a Job (a Sweep with --sweep; a Plan when ``dryrun``)."""
         from skyexec_nb.engine.launcher import launch
 
         try:
+            if remote.active:
+                return run_remote(executor, cell, remote, self.shell.user_ns, name=args.name,
+                                  backend=args.backend, dryrun=dryrun)
             return launch(executor, cell, name=args.name, backend=args.backend, dryrun=dryrun)
         except ValueError as exc:  # FieldError / a backend's precheck: nothing was recorded
             raise _usage(exc) from None
 
-    def _dryrun(self, executor: SkyExecutor, cell: str, args: argparse.Namespace) -> Any:
+    def _dryrun(self, executor: SkyExecutor, cell: str, args: argparse.Namespace, remote: RemoteOptions) -> Any:
         """--yaml: print the task YAML (secrets masked); --dryrun: show the plan. Nothing recorded."""
         from skyexec_nb.model.masking import mask_config
 
-        plan = self._launch(executor, cell, args, dryrun=True)
+        plan = self._launch(executor, cell, args, remote, dryrun=True)
         if args.yaml:
             print(yaml.safe_dump(mask_config(plan.config), sort_keys=False), end="")
             return plan
         display(plan)
         if plan.backend == "skypilot":
-            try:
-                from skyexec_nb.engine.planning import optimizer_plan
-            except ImportError:
-                return plan
-            display(optimizer_plan(plan.config))
+            print(_optimizer_text(plan.config))
         return plan
-
-    @staticmethod
-    def _wait(job: Job) -> Job:
-        """Stream the log into the cell until the job ends; Ctrl-C cancels the job."""
-        try:
-            _print_lines(job.follow())
-            job.wait()
-        except KeyboardInterrupt:
-            job.cancel()
-            print(f"Interrupted: cancelled job {job.id} ({job.name}).", file=sys.stderr, flush=True)
-            raise
-        return job
 
     # ------------------------------------------------------------------ line magics
 
@@ -252,10 +251,10 @@ class SkyLaunchMagics(Magics, Configurable):
         if tail < 1:
             raise UsageError(f"Invalid --tail: a number of lines >= 1. Found: {tail!r}")
         job = job_refs.resolve_job(args.job)
-        _print_lines(job.tail(tail))
+        job_refs.print_lines(job.tail(tail))
         if args.follow:
             try:
-                _print_lines(job.follow(from_start=False))
+                job_refs.print_lines(job.follow(from_start=False))
             except KeyboardInterrupt:  # stop following; the job goes on
                 print(f"Stopped following job {job.id}; it is {job.status}.")
 

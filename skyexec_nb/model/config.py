@@ -19,11 +19,7 @@ from skyexec_nb.model.errors import FieldError
 REMOTE_RUN_DIR = "/skyexec_nb"
 """Where an assigned executor's job directory is mounted on the nodes."""
 
-RESOURCE_KEYS: dict[str, str] = {
-    "cloud": "cloud", "region": "region", "zone": "zone", "gpus": "accelerators", "cpus": "cpus",
-    "memory": "memory", "instance_type": "instance_type", "use_spot": "use_spot",
-    "disk_size": "disk_size", "disk_tier": "disk_tier",
-}
+RESOURCE_KEYS: dict[str, str] = {f: "accelerators" if f == "gpus" else f for f in v.LIST_FIELDS}
 """List field -> its key in a SkyPilot resources dict."""
 
 TASK_KEYS = ("name", "setup", "run", "envs", "num_nodes", "file_mounts", "workdir", "resources", "config")

@@ -128,15 +128,22 @@ class SkyExecutor(HasTraits):
             FieldError: a field (possibly mutated in place) is invalid, list fields differ in
                 length, or a local file_mounts source or the workdir does not exist.
         """
-        fields = {name: v.parse_field(name, getattr(self, name)) for name in v.FIELD_PARSERS}
-        v.cross_check(fields)
-        v.candidate_count(fields)
+        fields = self._checked_fields()
         for dst, src in (fields["file_mounts"] or {}).items():
             source = src.get("source") if isinstance(src, dict) else src
-            if v.is_local_path(source) and "$" not in source and not os.path.exists(os.path.expanduser(source)):
+            if not v.is_local_path(source) or "$" in source:  # URIs; paths SkyPilot fills from envs
+                continue
+            if not os.path.exists(os.path.expanduser(source)):
                 raise FieldError("file_mounts", f"an existing local source for {dst!r}", source)
         if self._workdir is not None and not os.path.isdir(os.path.expanduser(self._workdir)):
             raise FieldError("workdir", "an existing local directory", self._workdir)
+
+    def _checked_fields(self) -> dict[str, Any]:
+        """All fields parsed again (catches in-place mutation) and checked together."""
+        fields = {name: v.parse_field(name, getattr(self, name)) for name in v.FIELD_PARSERS}
+        v.cross_check(fields)
+        v.candidate_count(fields)
+        return fields
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -164,8 +171,8 @@ class SkyExecutor(HasTraits):
             FieldError: see :meth:`validate_all`; or a bad name, cmd or env_vars argument.
         """
         self.validate_all()
-        fields = {name_: getattr(self, name_) for name_ in v.FIELD_PARSERS}
-        envs = {**self.env_vars, **v.parse_env_vars(env_vars, "env_vars")}
+        fields = self._checked_fields()
+        envs = {**fields["env_vars"], **v.parse_env_vars(env_vars, "env_vars")}
         return cfg.task_config(fields, name, cfg.run_script(cmd), envs, self.job_dir,
                                self._config_workdir())
 
@@ -195,7 +202,7 @@ class SkyExecutor(HasTraits):
 
     def to_resources(self) -> set[Any]:
         """The ``sky.Resources`` candidates (imports sky; checks cloud names with its registry)."""
-        fields = {name: getattr(self, name) for name in v.FIELD_PARSERS}
+        fields = self._checked_fields()
         self._check_sky_clouds()
         resources = cfg.resources_config(fields)
         if self.cluster_config_overrides:
@@ -270,7 +277,9 @@ class SkyExecutor(HasTraits):
 
     @workdir.setter
     def workdir(self, path: str | None) -> None:
-        self._workdir = None if path is None else v.parse_token(path, "workdir")
+        if path is not None and (not isinstance(path, str) or not path.strip()):
+            raise FieldError("workdir", "a local directory path", path)
+        self._workdir = path
 
     def _config_workdir(self) -> str | None:
         """The workdir put in the task YAML: explicit, or the job's when it exists on disk."""

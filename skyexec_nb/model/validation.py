@@ -7,6 +7,7 @@ was found. The constants mirror SkyPilot 0.14 (tests compare them with SkyPilot'
 from __future__ import annotations
 
 import copy
+import math
 import re
 from typing import Any, Callable, Mapping
 
@@ -56,26 +57,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _fail(field: str, allowed: str, value: Any) -> FieldError:
-    return FieldError(field, allowed, value)
-
-
-# --- scalar parsers -------------------------------------------------------------------------
-
 
 def parse_cloud(value: Any, field: str = "cloud") -> str:
     """A SkyPilot cloud name (case-insensitive; aliases such as ``k8s`` are resolved)."""
     name = value.strip().lower() if isinstance(value, str) else None
     name = CLOUD_ALIASES.get(name, name)
     if name not in CLOUDS:
-        raise _fail(field, f"one of {', '.join(CLOUDS)}", value)
+        raise FieldError(field, f"one of {', '.join(CLOUDS)}", value)
     return name
 
 
 def parse_token(value: Any, field: str) -> str:
     """A non-empty string without whitespace (region, zone, instance type)."""
     if not isinstance(value, str) or not value.strip() or re.search(r"\s", value.strip()):
-        raise _fail(field, "a non-empty name without spaces", value)
+        raise FieldError(field, "a non-empty name without spaces", value)
     return value.strip()
 
 
@@ -93,16 +88,16 @@ def parse_gpu(value: Any, field: str = "gpus") -> str:
     allowed = "an accelerator NAME or NAME:COUNT with a positive count, e.g. 'A100:8'"
     match = _GPU_RE.match(value.replace(" ", "")) if isinstance(value, str) else None
     if match is None:
-        raise _fail(field, allowed, value)
+        raise FieldError(field, allowed, value)
     name, count = match.group(1), match.group(2)
     if count is None:
         return name
     try:
         number = float(count)
     except ValueError:
-        raise _fail(field, allowed, value) from None
-    if not number > 0 or number != number or number == float("inf"):
-        raise _fail(field, allowed, value)
+        number = 0.0
+    if not (number > 0 and math.isfinite(number)):
+        raise FieldError(field, allowed, value)
     return f"{name}:{int(number) if number.is_integer() else number}"
 
 
@@ -116,7 +111,7 @@ def _positive_amount(pattern: re.Pattern[str], what: str) -> Parser:
             digits = re.match(r"^\d+(\.\d+)?", value.strip())
             if digits and float(digits.group(0)) > 0:
                 return value.strip()
-        raise _fail(field, allowed, value)
+        raise FieldError(field, allowed, value)
 
     return parse
 
@@ -132,13 +127,13 @@ def parse_disk_size(value: Any, field: str = "disk_size") -> int | str:
     text = value.strip() if isinstance(value, str) else ""
     if _DISK_RE.match(text) and int(re.match(r"\d+", text).group()) > 0:
         return text
-    raise _fail(field, "a positive size in GB (int) or a size string such as '512GB'", value)
+    raise FieldError(field, "a positive size in GB (int) or a size string such as '512GB'", value)
 
 
 def parse_bool(value: Any, field: str) -> bool:
     """True or False (no strings, no numbers)."""
     if not isinstance(value, bool):
-        raise _fail(field, "True or False", value)
+        raise FieldError(field, "True or False", value)
     return value
 
 
@@ -147,7 +142,7 @@ def parse_count(minimum: int) -> Parser:
 
     def parse(value: Any, field: str) -> int:
         if not _is_int(value) or value < minimum:
-            raise _fail(field, f"an integer >= {minimum}", value)
+            raise FieldError(field, f"an integer >= {minimum}", value)
         return value
 
     return parse
@@ -159,7 +154,7 @@ def parse_choice(choices: tuple[str, ...]) -> Parser:
     def parse(value: Any, field: str) -> str:
         name = value.strip().lower() if isinstance(value, str) else None
         if name not in choices:
-            raise _fail(field, f"one of {', '.join(choices)}", value)
+            raise FieldError(field, f"one of {', '.join(choices)}", value)
         return name
 
     return parse
@@ -168,25 +163,23 @@ def parse_choice(choices: tuple[str, ...]) -> Parser:
 def parse_text(value: Any, field: str) -> str | None:
     """Any string (setup script), kept byte for byte; the empty string means unset."""
     if not isinstance(value, str):
-        raise _fail(field, "a string", value)
+        raise FieldError(field, "a string", value)
     return value or None
 
 
 def parse_cluster_name(value: Any, field: str = "cluster_name") -> str:
     """A SkyPilot cluster name: letters, digits, ``-_.``, starting with a letter."""
     if not isinstance(value, str) or not _CLUSTER_RE.match(value):
-        raise _fail(field, "a name of letters, digits and -_. that starts with a letter", value)
+        raise FieldError(field, "a name of letters, digits and -_. that starts with a letter", value)
     return value
 
 
 def parse_container_image(value: Any, field: str = "container_image") -> str:
     """A docker image (an optional ``docker:`` prefix is dropped; it is added in the YAML)."""
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(field, "a docker image name such as 'nvcr.io/nvidia/pytorch:24.01-py3'", value)
-    image = value.strip()
+    image = value.strip() if isinstance(value, str) else ""
     image = image[len("docker:"):] if image.startswith("docker:") else image
     if not image or re.search(r"\s", image):
-        raise _fail(field, "a docker image name such as 'nvcr.io/nvidia/pytorch:24.01-py3'", value)
+        raise FieldError(field, "a docker image name such as 'nvcr.io/nvidia/pytorch:24.01-py3'", value)
     return image
 
 
@@ -196,7 +189,7 @@ def parse_infra(value: Any, field: str = "infra") -> str:
     match = _INFRA_RE.match(value.strip()) if isinstance(value, str) else None
     cloud = match.group("cloud") if match else None
     if match is None or (cloud is not None and cloud.lower() not in CLOUDS):
-        raise _fail(field, allowed, value)
+        raise FieldError(field, allowed, value)
     return value.strip()
 
 
@@ -205,8 +198,6 @@ def infra_cloud(infra: str) -> str | None:
     head = infra.split("/", 1)[0].lower()
     return None if head == "*" else CLOUD_ALIASES.get(head, head)
 
-
-# --- structured parsers ---------------------------------------------------------------------
 
 
 def _parse_port(item: Any, field: str) -> int | str:
@@ -221,7 +212,7 @@ def _parse_port(item: Any, field: str) -> int | str:
         a, b = int(low), int(high)
         if 1 <= a <= b <= 65535:
             return f"{a}-{b}"
-    raise _fail(field, allowed, item)
+    raise FieldError(field, allowed, item)
 
 
 def parse_ports(value: Any, field: str = "ports") -> list[int | str] | None:
@@ -231,7 +222,7 @@ def parse_ports(value: Any, field: str = "ports") -> list[int | str] | None:
     elif _is_int(value):
         value = [value]
     if not isinstance(value, (list, tuple)):
-        raise _fail(field, "a port, a 'LOW-HIGH' range, or a list of them", value)
+        raise FieldError(field, "a port, a 'LOW-HIGH' range, or a list of them", value)
     ports: list[int | str] = []
     for item in value:
         port = _parse_port(item, field)
@@ -242,7 +233,7 @@ def parse_ports(value: Any, field: str = "ports") -> list[int | str] | None:
 
 def _str_keyed_dict(value: Any, field: str, allowed: str) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) and k for k in value):
-        raise _fail(field, allowed, value)
+        raise FieldError(field, allowed, value)
     return copy.deepcopy(dict(value))
 
 
@@ -252,7 +243,7 @@ def parse_file_mounts(value: Any, field: str = "file_mounts") -> dict[str, Any] 
     mounts = _str_keyed_dict(value, field, allowed)
     for src in mounts.values():
         if not ((isinstance(src, str) and src.strip()) or isinstance(src, dict)):
-            raise _fail(field, allowed, value)
+            raise FieldError(field, allowed, value)
     return mounts or None
 
 
@@ -268,9 +259,9 @@ def parse_env_vars(value: Any, field: str = "env_vars") -> dict[str, str]:
     envs = _str_keyed_dict(value, field, "a dict {NAME: string value}")
     for name, val in envs.items():
         if not _ENV_RE.match(name):
-            raise _fail(field, "variable names of letters, digits and _ (not starting with a digit)", name)
+            raise FieldError(field, "names of letters, digits and _, not starting with a digit", name)
         if not (isinstance(val, str) or _is_number(val)):
-            raise _fail(field, f"a string value for {name}", val)
+            raise FieldError(field, f"a string value for {name}", val)
         envs[name] = str(val)
     return envs
 
@@ -284,28 +275,23 @@ def parse_job_recovery(value: Any, field: str = "job_recovery") -> str | dict[st
     """A strategy name or ``{strategy, max_restarts_on_errors, recover_on_exit_codes}``."""
     allowed = (f"a strategy ({', '.join(JOB_RECOVERY_STRATEGIES)}) or a dict with keys "
                f"{', '.join(JOB_RECOVERY_KEYS)}")
-    strategy = parse_choice(tuple(s.lower() for s in JOB_RECOVERY_STRATEGIES))
+    known = {s.lower(): s for s in JOB_RECOVERY_STRATEGIES}
     if isinstance(value, str):
-        try:
-            return strategy(value, field).upper()
-        except FieldError:
-            raise _fail(field, allowed, value) from None
+        if value.strip().lower() not in known:
+            raise FieldError(field, allowed, value)
+        return known[value.strip().lower()]
     spec = _str_keyed_dict(value, field, allowed)
-    ok = set(spec) <= set(JOB_RECOVERY_KEYS)
-    if ok and spec.get("strategy") is not None:
-        try:
-            spec["strategy"] = strategy(spec["strategy"], field).upper()
-        except FieldError:
-            ok = False
+    strategy = spec.get("strategy")
     restarts = spec.get("max_restarts_on_errors", 0)
-    ok = ok and _is_int(restarts) and restarts >= 0
-    ok = ok and ("recover_on_exit_codes" not in spec or _exit_codes(spec["recover_on_exit_codes"]))
+    ok = (set(spec) <= set(JOB_RECOVERY_KEYS) and _is_int(restarts) and restarts >= 0
+          and (strategy is None or (isinstance(strategy, str) and strategy.strip().lower() in known))
+          and ("recover_on_exit_codes" not in spec or _exit_codes(spec["recover_on_exit_codes"])))
     if not ok:
-        raise _fail(field, allowed, value)
+        raise FieldError(field, allowed, value)
+    if strategy is not None:
+        spec["strategy"] = known[strategy.strip().lower()]
     return spec
 
-
-# --- list fields (alternatives) -------------------------------------------------------------
 
 
 def alternatives(parse_one: Parser) -> Parser:
@@ -330,9 +316,7 @@ def alternatives(parse_one: Parser) -> Parser:
 
 def as_list(value: Any) -> list[Any]:
     """The items of a field value (a scalar is a one-item list; None is empty)."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
+    return [] if value is None else list(value) if isinstance(value, list) else [value]
 
 
 def optional(parse_one: Parser) -> Parser:
@@ -349,12 +333,8 @@ def is_local_path(src: Any) -> bool:
     return isinstance(src, str) and not _URI_RE.match(src)
 
 
-# --- the field table and cross-field rules --------------------------------------------------
-
-LIST_FIELDS: tuple[str, ...] = (
-    "cloud", "region", "zone", "gpus", "cpus", "memory", "instance_type", "use_spot", "disk_size",
-    "disk_tier",
-)
+LIST_FIELDS: tuple[str, ...] = ("cloud", "region", "zone", "gpus", "cpus", "memory", "instance_type",
+                                "use_spot", "disk_size", "disk_tier")
 """Fields whose list value means ordered alternatives (zipped into SkyPilot ``any_of``)."""
 
 FIELD_PARSERS: dict[str, Parser] = {

@@ -5,7 +5,7 @@ CSS classes (stable; browser tests rely on them):
 - ``skx-picker`` the whole form; ``skx-advanced`` the "Advanced" accordion
 - ``skx-field-<name>`` each input (``_`` becomes ``-``: ``skx-field-num-nodes``), ``skx-field-error``
   the red message under an invalid field (empty when valid)
-- ``skx-backend`` backend dropdown, ``skx-job-name`` name text, ``skx-command`` command textarea
+- ``skx-gpu-hint`` memory per GPU under the gpus box; ``skx-backend`` backend dropdown, ``skx-job-name`` name text, ``skx-command`` command textarea
 - ``skx-kv`` / ``skx-kv-env-vars`` / ``skx-kv-file-mounts`` key/value editors; ``skx-kv-row``,
   ``skx-kv-key``, ``skx-kv-value``, ``skx-kv-remove``, ``skx-kv-add``
 - ``skx-price`` the price line; ``skx-yaml`` the YAML preview, ``skx-yaml-path``,
@@ -26,7 +26,8 @@ import traitlets
 from skyexec_nb.engine.backends import BACKEND_NAMES
 from skyexec_nb.engine.settings import get_settings
 from skyexec_nb.views.kv_rows import KeyValueRows
-from skyexec_nb.views.picker_fields import ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label, make_widget
+from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label, gpu_hint,
+                                           make_widget)
 from skyexec_nb.views.price_line import PriceLine
 from skyexec_nb.views.yaml_preview import YamlPreview
 
@@ -98,8 +99,23 @@ class ResourcePicker(widgets.VBox):
             widget, label = make_widget(spec), error_label()
             self.inputs[spec.name], self.errors[spec.name] = widget, label
             self.bindings[spec.name] = FieldBinding(self.executor, spec, widget, label, self._validity_changed)
-            rows.append(widgets.VBox([widget, label], layout=widgets.Layout(margin="0 0 2px 0")))
+            extra = [self._gpu_hint(widget)] if spec.name == "gpus" else []
+            rows.append(widgets.VBox([widget, *extra, label], layout=widgets.Layout(margin="0 0 2px 0")))
         return rows
+
+    def _gpu_hint(self, gpus: widgets.Widget) -> widgets.HTML:
+        """A grey line under the gpus box: memory per GPU of the accelerator typed (CSS ``skx-gpu-hint``)."""
+        hint = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12em"))
+        hint.add_class("skx-gpu-hint")
+
+        def show(_: Any = None) -> None:
+            text = gpu_hint(gpus.value)
+            hint.value = f'<span style="color:#6c757d">{html.escape(text)}</span>' if text else ""
+
+        gpus.observe(show, "value")
+        show()
+        self.gpu_info = hint
+        return hint
 
     # -- state -------------------------------------------------------------------------------
     @property

@@ -85,12 +85,23 @@ def _number(text: str) -> Any:
 
 
 def _gpu_options() -> tuple[str, ...]:
-    """``NAME:COUNT`` choices from the model's accelerator list (never a network fetch)."""
-    try:
-        from skyexec_nb.model import accelerators
-    except ImportError:  # model without the list: free text only
-        return ()
-    return tuple(accelerators.accelerator_names())
+    """``NAME:COUNT`` per usual per-node count (from the model's list; never a network fetch)."""
+    from skyexec_nb.model.accelerators import accelerator_info, accelerator_names
+
+    options: list[str] = []
+    for name in accelerator_names():
+        info = accelerator_info(name)
+        options.extend(f"{name}:{n}" for n in info.counts) if info and info.counts else options.append(name)
+    return tuple(options)
+
+
+def gpu_hint(text: str) -> str:
+    """``'A100: 40 GB per GPU (nvidia)'`` for a known accelerator in the gpus text, else ''."""
+    from skyexec_nb.model.accelerators import accelerator_info
+
+    name = str(text).split(",")[0].split(":")[0].strip()
+    info = accelerator_info(name) if name else None
+    return f"{info.name}: {info.memory_gb:g} GB per GPU ({info.vendor})" if info else ""
 
 
 MAIN_FIELDS: tuple[FieldSpec, ...] = (

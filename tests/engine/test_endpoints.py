@@ -40,15 +40,16 @@ def http_server():
     server.server_close()
 
 
-def test_local_http_server_open_then_closed(http_server: http.server.HTTPServer) -> None:
+def test_local_http_server_open_then_closed(http_server: http.server.HTTPServer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(endpoints, "server_proxy_installed", lambda: False)
     port = http_server.server_address[1]
     eps = local_endpoints(port, proxy=False)
     ep = eps[port]
     assert ep.open and ep.url == f"http://127.0.0.1:{port}" and ep.proxy_path is None and ep.link == ep.url
     with urllib.request.urlopen(ep.url, timeout=5) as resp:
         assert resp.status == 200
-    assert endpoints.job_endpoints("local", {"resources": {"ports": port}}) == {
-        port: f"http://127.0.0.1:{port}"} or endpoints.server_proxy_installed()
+    assert endpoints.job_endpoints("local", {"resources": {"ports": port}}) == {port: f"http://127.0.0.1:{port}"}
     http_server.shutdown()
     http_server.server_close()
     assert local_endpoints(port, proxy=False)[port].open is False

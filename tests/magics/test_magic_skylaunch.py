@@ -161,7 +161,7 @@ def test_body_reaches_the_job_byte_for_byte(run_cell: Callable, ip: InteractiveS
     run_cell("%%skylaunch --wait --out j --name tricky\n" + TRICKY)
     job = ip.user_ns["j"]
     assert job.config["run"] == TRICKY
-    assert (job.job_dir / "run.sh").read_text() == TRICKY if (job.job_dir / "run.sh").exists() else True
+    assert (job.job_dir / "run.sh").read_text() == TRICKY
     expected = subprocess.run(["bash", "-c", TRICKY], capture_output=True, text=True, cwd=tmp_path,
                               env={"PATH": "/usr/bin:/bin"}).stdout
     logged = [line.split(") ", 1)[1] for line in job.logs().splitlines()]
@@ -223,7 +223,7 @@ BAD_LINES: list[tuple[str, str]] = [
     ("--gpus A100:8 --gpus-per-node 4", "a GPU count that agrees"),
     ("--gpus-per-node two", "--gpus-per-node: an integer"),
     ("--cloud mars", "Invalid --cloud"),
-    ("--infra aws --cloud gcp", "Invalid --infra: either infra or"),
+    ("--infra aws --cloud gcp", "either infra or cloud/region/zone, not both"),
     ("--cpus 0", "Invalid --cpus"),
     ("--memory lots", "Invalid --memory"),
     ("--nodes 0", "Invalid --nodes: an integer >= 1"),

@@ -143,6 +143,11 @@ def test_explicit_workdir_must_exist(tmp_path):
     ex.workdir = str(tmp_path / "missing")
     with pytest.raises(FieldError, match="Invalid workdir"):
         ex.to_config("t")
+    with pytest.raises(FieldError, match="Invalid workdir"):
+        ex.workdir = ""
+    (tmp_path / "with space").mkdir()
+    ex.workdir = str(tmp_path / "with space")
+    assert SkyExecutor.from_config(ex.to_config("t")).workdir == str(tmp_path / "with space")
 
 
 ROUND_TRIP = [

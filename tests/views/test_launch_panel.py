@@ -6,8 +6,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from skyexec_nb.engine.status import STATUS_COLOURS, JobStatus
 from skyexec_nb.views.files_link import files_url, log_link_html
 from skyexec_nb.views.launch_panel import LaunchPanel

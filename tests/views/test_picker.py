@@ -224,3 +224,13 @@ def test_picker_path_never_imports_sky():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_gpu_choices_come_with_per_node_counts_and_memory(picker, executor):
+    options = picker.inputs["gpus"].options
+    assert "A100:8" in options and "H100:8" in options
+    picker.inputs["gpus"].value = "H100:8"
+    assert executor.gpus == "H100:8"
+    assert "H100: 80 GB per GPU" in picker.gpu_info.value and "skx-gpu-hint" in picker.gpu_info._dom_classes
+    picker.inputs["gpus"].value = "NOT-A-GPU"
+    assert picker.gpu_info.value == ""
