@@ -136,8 +136,10 @@ class Job:
     def cancel(self) -> bool:
         """Ask the job to stop; returns False if it had already ended.
 
-        Signals the supervisor (SIGTERM; the backend ends the job CANCELLED). With no live
-        supervisor, kills the recorded node process groups and marks the job CANCELLED.
+        Signals the supervisor (SIGTERM; the backend ends the job CANCELLED). A supervisor that
+        has not recorded its pid yet has started nothing: the row is marked CANCELLED and the
+        supervisor stops on reading it. With a dead supervisor, the recorded node process
+        groups are killed and the job is marked CANCELLED.
         """
         row = self.row()
         if row["status"].is_terminal:
@@ -146,9 +148,9 @@ class Job:
         if pid and pid_alive(pid):
             os.kill(pid, signal.SIGTERM)
             return True
-        applied = self._registry.set_status(self.id, JobStatus.CANCELLED, error="cancelled (no live supervisor)"
-                                            if pid else None)
-        kill_groups(row["node_pgids"], grace=get_settings().cancel_grace)
+        applied = self._registry.set_status(self.id, JobStatus.CANCELLED)
+        if pid:
+            kill_groups(row["node_pgids"], grace=get_settings().cancel_grace)
         return applied
 
     def down(self) -> str:

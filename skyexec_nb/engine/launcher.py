@@ -142,21 +142,17 @@ def find_job(ref: int | str) -> Job:
 
 def shutdown_for_tests() -> None:
     """Stop the monitor and kill every supervisor this process started, with its node groups."""
+    import signal
+
     from skyexec_nb.engine import monitor
     from skyexec_nb.engine.procs import kill_groups, signal_groups
 
     children = monitor.shutdown()
     if not children:
         return
-    import signal
-
+    signal_groups([proc.pid for proc in children.values()], signal.SIGKILL)  # own session: pgid == pid
     registry = get_registry()
-    pgids: list[int] = []
-    for proc in children:
-        signal_groups([proc.pid], signal.SIGKILL)
-    for row in registry.rows():
-        if row["supervisor_pid"] in {p.pid for p in children}:
-            pgids.extend(row["node_pgids"])
+    pgids = [pgid for job_id in children for pgid in (registry.get(job_id) or {}).get("node_pgids", [])]
     kill_groups(pgids, grace=0.0)
-    for proc in children:
+    for proc in children.values():
         proc.wait(5)

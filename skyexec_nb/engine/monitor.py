@@ -133,13 +133,17 @@ class Monitor:
         except OSError as exc:
             registry.set_status(job_id, JobStatus.FAILED, error=f"cannot start supervisor: {exc}")
             return
-        self.children[job_id] = proc
-        registry.update(job_id, supervisor_pid=proc.pid)
+        self.children[job_id] = proc  # the supervisor records its own pid once it handles SIGTERM
 
     def _reap_children(self) -> None:
         for job_id, proc in list(self.children.items()):
-            if proc.poll() is not None:
-                del self.children[job_id]
+            if proc.poll() is None:
+                continue
+            del self.children[job_id]
+            registry = get_registry()
+            row = registry.get(job_id)
+            if row is not None and not row["status"].is_terminal:
+                fail_dead(registry, row, f"exit code {proc.returncode}")
 
     def _poll_listeners(self) -> None:
         with self._lock:
@@ -195,12 +199,19 @@ def reap_dead_supervisors(registry: Registry, alive_children: set[int] = frozens
             continue
         if row["id"] in alive_children or pid_alive(pid):
             continue
-        last = tail_lines(Path(row["job_dir"]) / "supervisor.log", 1)
-        reason = "supervisor died" + (f": {last[0].strip()[:200]}" if last and last[0].strip() else "")
-        if registry.set_status(row["id"], JobStatus.FAILED, error=reason):
-            kill_groups(row["node_pgids"], grace=0.5)
+        if fail_dead(registry, row):
             failed.append(row["id"])
     return failed
+
+
+def fail_dead(registry: Registry, row: dict, detail: str = "") -> bool:
+    """Mark a job whose supervisor is gone FAILED (reason: last line of supervisor.log) and kill its nodes."""
+    last = tail_lines(Path(row["job_dir"]) / "supervisor.log", 1)
+    detail = (last[0].strip()[:200] if last and last[0].strip() else "") or detail
+    if not registry.set_status(row["id"], JobStatus.FAILED, error="supervisor died" + (f": {detail}" if detail else "")):
+        return False
+    kill_groups(row["node_pgids"], grace=0.5)
+    return True
 
 
 _monitor: Monitor | None = None
@@ -216,12 +227,12 @@ def get_monitor() -> Monitor:
         return _monitor
 
 
-def shutdown() -> list[subprocess.Popen]:
-    """Stop the monitor; returns the supervisors this process started that may still run."""
+def shutdown() -> dict[int, subprocess.Popen]:
+    """Stop the monitor; returns {job id: supervisor} started by this process that may still run."""
     global _monitor
     with _monitor_lock:
         monitor, _monitor = _monitor, None
     if monitor is None:
-        return []
+        return {}
     monitor.stop()
-    return list(monitor.children.values())
+    return dict(monitor.children)

@@ -74,7 +74,7 @@ w.RESULTS["jobs.queue"] = _queue_result
 
 def cancel(name=None, job_ids=None, all=False, all_users=False, pool=None, graceful=False,  # noqa: A002
            graceful_timeout=None, task=None):
-    rid = w.new_request("jobs.cancel", steps=1, job_ids=job_ids, name=name)
+    rid = w.new_request("jobs.cancel", steps=1, job_ids=job_ids, target=name)
     with w.locked():
         for job in w.all_of("managed"):
             if all or job["job_id"] in (job_ids or []) or (name is not None and job["name"] == name):

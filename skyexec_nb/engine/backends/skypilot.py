@@ -113,8 +113,17 @@ class SkyRun:
         self.requests[kind] = str(request_id)
         self.ctx.update(sky_requests=dict(self.requests))
         self.note(f"SkyPilot {kind} request {request_id}")
-        return await_request(request_id, cancelled=self.ctx.cancelled, output=self.ctx.log.write,
-                             poll=self.poll, on_state=lambda s: self.ctx.update(sky_request_state=s))
+        final = "FAILED"
+        try:
+            result = await_request(request_id, cancelled=self.ctx.cancelled, output=self.ctx.log.write,
+                                   poll=self.poll, on_state=lambda s: self.ctx.update(sky_request_state=s))
+            final = "SUCCEEDED"
+            return result
+        except RequestAborted:
+            final = "CANCELLED"
+            raise
+        finally:
+            self.ctx.update(sky_request_state=final)
 
     def fail(self, exc: BaseException) -> None:
         """End FAILED with SkyPilot's message on one line (no traceback)."""
@@ -150,7 +159,7 @@ class SkyRun:
                     self.note(f"cancel failed: {one_line_error(exc)}")
                     deadline = 0.0
             if deadline is not None and time.monotonic() > deadline:
-                self._finish(pump, JobStatus.CANCELLED, {})
+                self._finish(pump, JobStatus.CANCELLED, {}, join=1.0)
                 return
             try:
                 status, fields = probe()
@@ -184,9 +193,9 @@ class SkyRun:
             else:
                 self.ctx.cancelled.wait(self.poll)
 
-    def _finish(self, pump: Any, status: JobStatus, fields: dict[str, Any]) -> None:
-        if pump is not None:
-            pump.join(timeout=10)
+    def _finish(self, pump: Any, status: JobStatus, fields: dict[str, Any], join: float = 10.0) -> None:
+        if pump is not None:  # SkyPilot's log stream trails the state a little
+            pump.join(timeout=join)
         self.note(f"job ended: {status.value}" + (f" ({fields['error']})" if fields.get("error") else ""))
         self.ctx.set_status(status, **fields)
 

@@ -1,0 +1,64 @@
+"""SweepPanel on real local sweeps: cells coloured by state, tooltips, counts, click, Cancel all."""
+from __future__ import annotations
+
+from skyexec_nb.engine.status import STATUS_COLOURS, JobStatus
+from skyexec_nb.engine.sweep import sweep
+from skyexec_nb.views.launch_panel import LaunchPanel
+from skyexec_nb.views.sweep_panel import SweepPanel, columns_for
+
+
+def test_cells_counts_and_tooltips_follow_the_jobs(executor, wait):
+    s = sweep(executor, "echo LR=$LR; [ $BS = 64 ] && exit 1; true",
+              grid={"LR": ["1e-3", "3e-4"], "BS": [32, 64]})
+    panel = SweepPanel(s)
+    try:
+        assert "skx-sweep" in panel._dom_classes and len(panel.cells) == 4
+        assert all("skx-sweep-cell" in c._dom_classes for c in panel.cells)
+        assert "repeat(2, " in panel.grid.layout.grid_template_columns  # BS values per row
+        wait(lambda: not panel._refresher.is_registered(panel))
+        assert panel.states == [JobStatus.SUCCEEDED, JobStatus.FAILED] * 2
+        ok, bad = panel.cells[0], panel.cells[1]
+        assert ok.style.button_color == STATUS_COLOURS[JobStatus.SUCCEEDED]
+        assert bad.style.button_color == STATUS_COLOURS[JobStatus.FAILED]
+        assert "skx-sweep-cell-failed" in bad._dom_classes
+        assert bad.tooltip.startswith("LR=1e-3 BS=64 · job ") and bad.tooltip.endswith("FAILED")
+        assert "SUCCEEDED 2" in panel.counts.value and "FAILED 2" in panel.counts.value
+        assert panel.cancel_button.disabled
+    finally:
+        panel.close()
+
+
+def test_clicking_a_cell_opens_its_launch_panel(executor, wait):
+    s = sweep(executor, "echo value=$A", grid={"A": [1, 2, 3]})
+    s.wait(30)
+    panel = SweepPanel(s)
+    try:
+        panel.cells[2].click()
+        detail = panel.detail_box.children[0]
+        assert isinstance(detail, LaunchPanel) and detail.job.id == s.jobs[2].id
+        assert "skx-sweep-cell-selected" in panel.cells[2]._dom_classes
+        wait(lambda: "value=3" in detail.log_pane.value)
+        panel.cells[0].click()
+        assert panel.detail_box.children[0].job.id == s.jobs[0].id and detail.comm is None  # old one closed
+        panel.cells[0].click()
+        assert panel.detail_box.children == () and panel.selected is None
+    finally:
+        panel.close()
+
+
+def test_cancel_all_button(executor, wait):
+    s = sweep(executor, "sleep 60", grid={"A": [1, 2, 3]})
+    panel = SweepPanel(s)
+    try:
+        wait(lambda: panel.states.count(JobStatus.RUNNING) == 3)
+        panel.cancel_button.click()
+        wait(lambda: panel.states == [JobStatus.CANCELLED] * 3, timeout=20)
+        assert "CANCELLED 3" in panel.counts.value and panel.cancel_button.disabled
+    finally:
+        panel.close()
+
+
+def test_columns_for_grids():
+    assert columns_for([{"A": a, "B": b} for a in range(3) for b in range(4)]) == 4
+    assert columns_for([{"A": a} for a in range(50)]) == 20
+    assert columns_for([]) == 1
