@@ -49,8 +49,9 @@ class _Capped:
     def __init__(self, fh: BinaryIO, limit: int | None) -> None:
         self.fh, self.limit, self.count = fh, limit, 0
 
-    def write(self, data: bytes) -> int:
-        self.count += len(data)
+    def write(self, data: Any) -> int:
+        with memoryview(data) as view:  # pickle hands large buffers over as PickleBuffer
+            self.count += view.nbytes
         if self.limit is not None and self.count > self.limit:
             raise TooLarge(self.count)
         return self.fh.write(data)

@@ -15,9 +15,7 @@ def load_ipython_extension(ipython: Any) -> None:
     from skyexec_nb.magics.skylaunch import SkyLaunchMagics
 
     unload_ipython_extension(ipython)
-    magics = SkyLaunchMagics(shell=ipython)
-    ipython.register_magics(magics)
-    ipython.configurables.append(magics)
+    ipython.register_magics(SkyLaunchMagics(shell=ipython))  # Magics.__init__ adds it to configurables
 
 
 def unload_ipython_extension(ipython: Any) -> None:

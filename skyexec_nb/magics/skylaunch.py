@@ -75,18 +75,22 @@ def _optimizer_text(config: dict[str, Any]) -> str:
 class SkyLaunchMagics(Magics, Configurable):
     """Launch notebook cells as jobs on the cloud (or locally) and follow them."""
 
-    default_backend = Unicode(help="Backend of %%skylaunch without --backend (local, skypilot, jobs).").tag(
-        config=True
-    )
-    state_dir = Unicode(help="Directory of the job registry and job logs.").tag(config=True)
-    log_tail_lines = Integer(help="Lines of log shown by views and %skylogs without --tail.").tag(config=True)
-    poll_interval = Float(help="Seconds between polls of job state.").tag(config=True)
+    # Static defaults are None so that any configured value (even 0 or '') is a change, and so
+    # validated; the values start as the engine's settings (see __init__).
+    default_backend = Unicode(None, allow_none=True,
+                              help="Backend of %%skylaunch without --backend (local, skypilot, jobs).").tag(config=True)
+    state_dir = Unicode(None, allow_none=True, help="Directory of the job registry and job logs.").tag(config=True)
+    log_tail_lines = Integer(None, allow_none=True,
+                             help="Lines of log shown by views and %skylogs without --tail.").tag(config=True)
+    poll_interval = Float(None, allow_none=True, help="Seconds between polls of job state.").tag(config=True)
     default_executor = Dict(
         help="SkyExecutor fields used by %%skylaunch (without --executor) and by %skyexec NAME when it "
         "creates NAME, e.g. {'cloud': 'aws', 'gpus': 'A100:1'}."
     ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        for name in ENGINE_SETTINGS:  # start from the engine's values; a refused config rolls back to them
+            getattr(self, name)
         super().__init__(shell=shell, **kwargs)
 
     # ------------------------------------------------------------------ settings

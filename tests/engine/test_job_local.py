@@ -84,7 +84,7 @@ def test_cancel_mid_run_ends_cancelled_without_orphans():
     assert not job.cancel()  # already ended
 
 
-def test_cancel_respects_sigterm_handlers_then_kills(monkeypatch):
+def test_cancel_respects_sigterm_handlers_then_kills():
     from skyexec_nb.engine.settings import get_settings
 
     get_settings().cancel_grace = 0.5  # recorded in launch_options, so the supervisor uses it

@@ -45,6 +45,20 @@ def test_write_and_read_values_round_trip(tmp_path):
     assert meta["ok"] and values["a"] == [1, 2] and values["f"](1) == 2 and set(sizes) == {"a", "f"}
 
 
+def test_large_numpy_array_round_trips_and_counts_toward_the_limit(tmp_path):
+    import numpy as np
+
+    from skyexec_nb.engine.remote_runner import TooLarge
+
+    array = np.arange(2 * 1024 * 1024, dtype=np.float64)  # 16 MB, written as an out-of-band buffer
+    path = str(tmp_path / "v.pkl")
+    sizes = write_values(path, {"a": array}, limit=32 * 1024 * 1024)
+    assert sizes["a"] > array.nbytes and (read_values(path)[1]["a"] == array).all()
+    with pytest.raises(ValueWriteError) as info:
+        write_values(path, {"a": array}, limit=8 * 1024 * 1024)
+    assert info.value.name == "a" and isinstance(info.value.exc, TooLarge)
+
+
 def test_write_values_names_the_failing_variable_and_leaves_no_file(tmp_path):
     import threading
 
