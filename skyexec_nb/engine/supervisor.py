@@ -20,6 +20,7 @@ from skyexec_nb.engine.backends import get_backend
 from skyexec_nb.engine.backends.base import RunContext, one_line
 from skyexec_nb.engine.logfile import LogWriter
 from skyexec_nb.engine.registry import Registry, get_registry
+from skyexec_nb.engine.slots import wait_for_slot
 from skyexec_nb.engine.status import JobStatus
 
 _WATCH_INTERVAL = 0.5
@@ -69,7 +70,8 @@ def run_job(job_id: int) -> int:
     stop = threading.Event()
     threading.Thread(target=_watch_row, args=(ctx, stop), daemon=True, name="row-watch").start()
     try:
-        get_backend(row["backend"]).run(ctx)
+        if wait_for_slot(ctx):  # a sweep's max_parallel: PENDING until a slot frees
+            get_backend(row["backend"]).run(ctx)
     except BaseException as exc:  # noqa: BLE001 - every failure must end the job
         ctx.log.write(traceback.format_exc())
         ctx.set_status(JobStatus.FAILED, error=one_line(exc))
