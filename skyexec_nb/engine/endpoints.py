@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import socket
 from typing import Any, Iterable, Mapping, Optional, Union
 
@@ -101,7 +102,8 @@ def local_endpoints(ports: PortSpec, *, proxy_base: Optional[str] = None, proxy:
 
     Args:
         ports: a port spec (see ``expand_ports``).
-        proxy_base: the notebook server's base URL (e.g. ``'/user/alice/'``); default ``''``.
+        proxy_base: the notebook server's base URL (e.g. ``'/user/alice/'``); default
+            ``$JUPYTERHUB_SERVICE_PREFIX`` (set by JupyterHub), else ``''``.
         proxy: add the jupyter-server-proxy path; default: when the extension is installed.
         host: where the job listens. timeout: connect time-out per port, seconds.
 
@@ -109,7 +111,7 @@ def local_endpoints(ports: PortSpec, *, proxy_base: Optional[str] = None, proxy:
         ``{port: Endpoint}`` with ``open`` True when the port accepts connections now.
     """
     use_proxy = server_proxy_installed() if proxy is None else proxy
-    base = (proxy_base or "").rstrip("/")
+    base = (os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "") if proxy_base is None else proxy_base).rstrip("/")
     return {p: Endpoint(port=p, url=f"http://{host}:{p}", open=port_open(p, host, timeout),
                         proxy_path=f"{base}/proxy/{p}/" if use_proxy else None)
             for p in expand_ports(ports)}
@@ -137,22 +139,49 @@ def sky_endpoints(cluster: str, port: Optional[int] = None) -> dict[int, str]:
     return {int(k): _with_scheme(str(v)) for k, v in (result or {}).items()}
 
 
+def recorded_endpoints(extra: Optional[Mapping[str, Any]]) -> dict[int, str]:
+    """The ``{port: url}`` a cloud backend recorded in a job row's ``extra['endpoints']`` ({} if none)."""
+    found = (extra or {}).get("endpoints") or {}
+    return {int(k): _with_scheme(str(v)) for k, v in found.items()} if isinstance(found, Mapping) else {}
+
+
+def known_endpoints(backend: str, config: Mapping[str, Any], extra: Optional[Mapping[str, Any]] = None, *,
+                    proxy_base: Optional[str] = None, timeout: float = 0.05) -> dict[int, Endpoint]:
+    """Every port a job opens, found without waiting on SkyPilot (for views that refresh often).
+
+    Local backend: each port probed on 127.0.0.1 (``timeout`` seconds at most per port). Cloud
+    backends: the URLs the backend recorded in ``extra['endpoints']`` (``open`` True); a port
+    not recorded yet has ``open`` False and an empty URL.
+    """
+    ports = ports_of(config)
+    if backend == "local":
+        return local_endpoints(ports, proxy_base=proxy_base, timeout=timeout) if ports else {}
+    recorded = recorded_endpoints(extra)
+    return {p: Endpoint(port=p, url=recorded.get(p, ""), open=p in recorded)
+            for p in sorted(set(ports) | set(recorded))}
+
+
 def job_endpoints(backend: str, config: Mapping[str, Any], cluster: Optional[str] = None, *,
-                  proxy_base: Optional[str] = None) -> dict[int, str]:
+                  proxy_base: Optional[str] = None, extra: Optional[Mapping[str, Any]] = None,
+                  timeout: float = 0.2) -> dict[int, str]:
     """What ``Job.endpoints()`` returns: ``{port: url}`` of the ports that can be reached now.
 
     Local backend: the open ports among the config's ``resources.ports`` (the server-proxy path
     when jupyter-server-proxy is installed, else ``http://127.0.0.1:PORT``). Cloud backends
-    (``skypilot``, ``jobs``): ``sky_endpoints(cluster)`` ({} when the config opens no port).
+    (``skypilot``, ``jobs``): the URLs recorded in ``extra['endpoints']`` when there are some
+    (no wait on the API server), else ``sky_endpoints(cluster)`` ({} when the config opens no port).
 
     Raises:
         EndpointsUnavailable: (cloud backends) SkyPilot could not answer.
     """
+    if backend != "local" and recorded_endpoints(extra):
+        return recorded_endpoints(extra)
     ports = ports_of(config)
     if not ports:
         return {}
     if backend == "local":
-        return {p: e.link for p, e in local_endpoints(ports, proxy_base=proxy_base).items() if e.open}
+        return {p: e.link for p, e in local_endpoints(ports, proxy_base=proxy_base, timeout=timeout).items()
+                if e.open}
     if not cluster:
         raise EndpointsUnavailable("No endpoints: the job has no cluster yet")
     return sky_endpoints(cluster)

@@ -46,6 +46,7 @@ class Job:
         self.job_dir = Path(row["job_dir"])
         self.config: dict[str, Any] = row["config"] or {}
         self.launch_options: dict[str, Any] = row["launch_options"] or {}
+        self.endpoints_error: str | None = None  # why the last ``endpoints()`` found none, one line
 
     # -- fresh state -------------------------------------------------------------------------
     def row(self) -> dict[str, Any]:
@@ -102,6 +103,25 @@ class Job:
     def done(self) -> bool:
         """True once the job is in a terminal state."""
         return self.status.is_terminal
+
+    def endpoints(self, *, timeout: float = 0.2) -> dict[int, str]:
+        """``{port: url}`` of the ports the job serves that can be reached now.
+
+        Local backend: the open ports of ``resources.ports`` probed on 127.0.0.1 (``timeout``
+        seconds per port), as jupyter-server-proxy paths when that extension is installed.
+        Cloud backends: the URLs the backend recorded (``extra['endpoints']``), else SkyPilot's
+        ``sky.endpoints(cluster)`` (blocks on the API server). When SkyPilot cannot answer,
+        returns ``{}`` and ``endpoints_error`` says why in one line (None otherwise).
+        """
+        from skyexec_nb.engine.endpoints import EndpointsUnavailable, job_endpoints
+
+        self.endpoints_error = None
+        extra = self.extra if self.backend != "local" else None
+        try:
+            return job_endpoints(self.backend, self.config, self.cluster, extra=extra, timeout=timeout)
+        except EndpointsUnavailable as exc:
+            self.endpoints_error = str(exc)
+            return {}
 
     # -- logs ----------------------------------------------------------------------------------
     def logs(self) -> str:

@@ -116,7 +116,10 @@ class SkyLaunchMagics(Magics, Configurable):
         """Validate by assigning to the engine settings (their one-line TraitError propagates)."""
         name = proposal["trait"].name
         settings = _settings()
-        setattr(settings, name, proposal["value"])
+        try:
+            setattr(settings, name, proposal["value"])
+        except TraitError as exc:
+            raise TraitError(str(exc) if str(exc).startswith("Invalid") else f"Invalid {name}: {exc}") from None
         return getattr(settings, name)
 
     @validate("default_executor")

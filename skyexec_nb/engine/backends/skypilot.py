@@ -143,21 +143,17 @@ class SkyRun:
 
     def watch(self, probe: Probe, cancel: Callable[[], None], pump: Any,
               on_change: Callable[[JobStatus], None] | None = None) -> None:
-        """Poll ``probe`` until a terminal state; ``cancel`` when ``ctx.cancelled`` is set.
+        """Poll ``probe`` until a terminal state; ``cancel`` once ``ctx.cancelled`` is set.
 
-        The log pump thread is joined (briefly) before the terminal state is recorded, so the
+        After ``cancel`` the job ends in the state SkyPilot reports, or CANCELLED when SkyPilot
+        does not confirm within CANCEL_TIMEOUT. MAX_PROBE_ERRORS failed polls in a row end it
+        FAILED. The log pump is joined (briefly) before the terminal state is recorded, so the
         log is complete when the job turns terminal.
         """
         last, errors, deadline = None, 0, None
         while True:
             if self.ctx.cancelled.is_set() and deadline is None:
-                self.cancelling = True
-                deadline = time.monotonic() + CANCEL_TIMEOUT
-                try:
-                    cancel()
-                except Exception as exc:  # noqa: BLE001 - report, and end CANCELLED anyway
-                    self.note(f"cancel failed: {one_line_error(exc)}")
-                    deadline = 0.0
+                deadline = self._start_cancel(cancel)
             if deadline is not None and time.monotonic() > deadline:
                 self._finish(pump, JobStatus.CANCELLED, {}, join=1.0)
                 return
@@ -165,19 +161,16 @@ class SkyRun:
                 status, fields = probe()
                 errors = 0
             except RequestAborted:
-                continue
+                continue  # cancelled meanwhile: the top of the loop cancels the job
             except Exception as exc:  # noqa: BLE001 - SkyPilot or transport errors
                 errors += 1
                 if errors == 1 or errors >= MAX_PROBE_ERRORS:
                     self.note(f"state poll failed ({errors}): {one_line_error(exc)}")
-                if errors < MAX_PROBE_ERRORS and not self.ctx.cancelled.is_set():
-                    self.ctx.cancelled.wait(self.poll)
-                    continue
-                if self.ctx.cancelled.is_set():
-                    self._finish(pump, JobStatus.CANCELLED, {})
+                if errors >= MAX_PROBE_ERRORS:
+                    status, fields = ((JobStatus.CANCELLED, {}) if self.cancelling
+                                      else (JobStatus.FAILED, {"error": one_line_error(exc)}))
                 else:
-                    self._finish(pump, JobStatus.FAILED, {"error": one_line_error(exc)})
-                return
+                    status, fields = last or self.ctx.status, {}
             if status.is_terminal:
                 self._finish(pump, status, fields)
                 return
@@ -192,6 +185,16 @@ class SkyRun:
                 time.sleep(self.poll)
             else:
                 self.ctx.cancelled.wait(self.poll)
+
+    def _start_cancel(self, cancel: Callable[[], None]) -> float:
+        """Run ``cancel``; returns the deadline for SkyPilot to confirm (now, if it failed)."""
+        self.cancelling = True
+        try:
+            cancel()
+        except Exception as exc:  # noqa: BLE001 - report, and end CANCELLED anyway
+            self.note(f"cancel failed: {one_line_error(exc)}")
+            return 0.0
+        return time.monotonic() + CANCEL_TIMEOUT
 
     def _finish(self, pump: Any, status: JobStatus, fields: dict[str, Any], join: float = 10.0) -> None:
         if pump is not None:  # SkyPilot's log stream trails the state a little
