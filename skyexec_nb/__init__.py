@@ -72,5 +72,6 @@ def _view_factory(module: str, function: str):
 
 
 _view_registry.register_view("SkyExecutor", _view_factory("skyexec_nb.views.display", "executor_widget"))
+_view_registry.register_view("SkyExecutor:edit", _view_factory("skyexec_nb.views.picker", "ResourcePicker"))
 _view_registry.register_view("Job", _view_factory("skyexec_nb.views.display", "job_widget"))
 _view_registry.register_view("Sweep", _view_factory("skyexec_nb.views.display", "sweep_widget"))

@@ -371,7 +371,7 @@ class SkyExecutor(HasTraits):
         Raises:
             RuntimeError: no view is available (views not registered or ipywidgets missing).
         """
-        widget = view_registry.widget_for(self)
+        widget = view_registry.editor_for(self)
         if widget is None:
             raise RuntimeError("No editor view for SkyExecutor: `import skyexec_nb` registers it, "
                                "and it needs ipywidgets (pip install 'ipywidgets>=8.1')")

@@ -17,6 +17,19 @@ def register_view(type_name: str, factory: Callable[[Any], Any]) -> None:
     _factories[type_name] = factory
 
 
+def editor_for(obj: Any) -> Any:
+    """Return the editing widget of ``obj`` (registered as ``"<TypeName>:edit"``), or None.
+
+    Unlike :func:`widget_for` this does not depend on a frontend being present: an editor is
+    asked for explicitly (``executor.edit()``), so it is built even in plain Python or tests.
+    """
+    for cls in type(obj).__mro__:
+        factory = _factories.get(f"{cls.__name__}:edit")
+        if factory is not None:
+            return factory(obj)
+    return None
+
+
 def widget_for(obj: Any) -> Any:
     """Return a widget for ``obj`` or None (no factory, no frontend, or the factory failed)."""
     for cls in type(obj).__mro__:

@@ -37,5 +37,9 @@ def job_widget(job: Any) -> Any:
 
 
 def sweep_widget(sweep: Any) -> Any:
-    """No sweep view yet: the sweep's own text/HTML is shown."""
-    return None
+    """A live :class:`SweepPanel` of ``sweep``, or None without a widget frontend."""
+    if not has_widget_frontend():
+        return None
+    from skyexec_nb.views.sweep_panel import SweepPanel
+
+    return SweepPanel(sweep)

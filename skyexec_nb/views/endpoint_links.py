@@ -60,8 +60,7 @@ class EndpointLinks(widgets.HTML):
         self._last_probe: float | None = None
         self.found: dict[int, Endpoint] = {}
         self.ended = False
-        if not ports_of(self.config) and self.backend == "local":
-            self.layout.display = "none"
+        self.layout.display = "none"  # until a port is known
 
     @property
     def open_links(self) -> dict[int, str]:

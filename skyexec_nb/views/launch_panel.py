@@ -1,5 +1,9 @@
 """The launch panel of one job: header with status badge and ticking elapsed time, actions, log tail.
 
+Also: links to what the job serves (:mod:`~skyexec_nb.views.endpoint_links`, ``skx-endpoints``),
+the estimated cost so far of a cloud job (:mod:`~skyexec_nb.views.cost_line`, ``skx-cost``) and,
+for managed jobs, SkyPilot's recovery count in the header (``skx-recoveries``).
+
 Kept live by the shared ticker (:mod:`skyexec_nb.views.refresher`): the log pane follows the
 file every tick (at most ~10 messages/s), the header re-reads the job when the engine reports a
 change or every half second. Updates come from the ticker thread; no ``with out:`` anywhere.
@@ -18,6 +22,8 @@ import ipywidgets as widgets
 from skyexec_nb.engine.settings import get_settings
 from skyexec_nb.engine.status import JobStatus
 from skyexec_nb.views.actions import run_action
+from skyexec_nb.views.cost_line import COST_BACKENDS, CostLine
+from skyexec_nb.views.endpoint_links import EndpointLinks
 from skyexec_nb.views.files_link import log_link_html
 from skyexec_nb.views.log_pane import LogPane, LogTail
 from skyexec_nb.views.refresher import Refresher, get_refresher
@@ -46,7 +52,13 @@ def snapshot(job: Any) -> dict[str, Any]:
     row = getattr(job, "row", None)
     if callable(row):
         return dict(row())
-    return {k: getattr(job, k, None) for k in ("status", "created", "started", "ended", "error", "exit_codes")}
+    return {k: getattr(job, k, None) for k in ("status", "created", "started", "ended", "error", "exit_codes", "extra")}
+
+
+def recovery_count(backend: Any, facts: dict[str, Any]) -> int | None:
+    """SkyPilot's recovery count of a managed job (``extra['recovery_count']``); None when not one."""
+    count = int((facts.get("extra") or {}).get("recovery_count") or 0)
+    return count if backend == "jobs" or count else None
 
 
 def elapsed_of(facts: dict[str, Any]) -> float | None:
@@ -74,9 +86,11 @@ class LaunchPanel(widgets.VBox):
         job: the job to follow.
         refresher: the ticker (default: the process-wide one).
         tail_lines: lines kept in the log pane (default ``settings.log_tail_lines``).
+        price_service: prices the cost line of a cloud job (see :class:`CostLine`); default the shared one.
     """
 
-    def __init__(self, job: Any, *, refresher: Refresher | None = None, tail_lines: int | None = None) -> None:
+    def __init__(self, job: Any, *, refresher: Refresher | None = None, tail_lines: int | None = None,
+                 price_service: Any = None) -> None:
         self.job = job
         self._refresher = refresher or get_refresher()
         self._lock = threading.RLock()
@@ -93,6 +107,8 @@ class LaunchPanel(widgets.VBox):
         self.badge = StatusBadge()
         self.elapsed_label = widgets.HTML()
         self.elapsed_label.add_class("skx-elapsed")
+        self.recoveries = widgets.HTML()
+        self.recoveries.add_class("skx-recoveries")
         self.cancel_button = _button("Cancel", "skx-cancel-button", "Stop the job", "stop")
         self.down_button = _button("Tear down", "skx-down-button", "Remove the job's cluster", "trash")
         self.refresh_button = _button("Refresh", "skx-refresh-button", "Re-read status and log", "refresh")
@@ -103,6 +119,8 @@ class LaunchPanel(widgets.VBox):
         self.error_line.add_class("skx-error")
         self._action_error = ""
         self.log_pane = LogPane(LogTail(getattr(job, "log_path", None), tail_lines or get_settings().log_tail_lines))
+        self.endpoints = EndpointLinks(job)
+        self.cost = CostLine(job, price_service) if getattr(job, "backend", None) in COST_BACKENDS else None
 
         if getattr(job, "backend", None) not in CLUSTER_BACKENDS:
             self.down_button.layout.display = "none"
@@ -111,9 +129,11 @@ class LaunchPanel(widgets.VBox):
         self.refresh_button.on_click(lambda _: self.refresh())
         self.log_button.on_click(lambda _: self.show_log_location())
 
-        header = widgets.HBox([self.title, self.badge, self.elapsed_label], layout=widgets.Layout(align_items="center"))
+        header = widgets.HBox([self.title, self.badge, self.elapsed_label, self.recoveries],
+                              layout=widgets.Layout(align_items="center"))
         buttons = widgets.HBox([self.cancel_button, self.down_button, self.refresh_button, self.log_button])
-        super().__init__([header, buttons, self.log_link, self.error_line, self.log_pane])
+        facts_lines = [self.endpoints, *([self.cost] if self.cost is not None else [])]
+        super().__init__([header, buttons, *facts_lines, self.log_link, self.error_line, self.log_pane])
         self.add_class("skx-launch")
         self._subscribe()
         self.refresh()
@@ -183,8 +203,9 @@ class LaunchPanel(widgets.VBox):
                 self._last_status_read = now
                 self._read_status()
             self._update_header()
-            changed = self.log_pane.update()
             terminal = self._status is not None and self._status.is_terminal
+            self._update_facts_lines(terminal)
+            changed = self.log_pane.update()
             self._quiet_ticks = self._quiet_ticks + 1 if terminal and not changed else 0
             return not (terminal and self._quiet_ticks >= 2)
 
@@ -207,10 +228,20 @@ class LaunchPanel(widgets.VBox):
             parts.append(f"cluster <code>{html.escape(str(cluster))}</code>")
         self.title.value = " · ".join(parts)
         self.elapsed_label.value = html.escape(format_duration(elapsed_of(self._facts)))
+        count = recovery_count(getattr(job, "backend", None), self._facts)
+        self.recoveries.value = "" if count is None else (
+            f'<span style="color:{"#fd7e14" if count else "#6c757d"}" title="SkyPilot recovered the managed job '
+            f'after preemption or failure">recoveries: {count}</span>')
         terminal = self._status is not None and self._status.is_terminal
         self.cancel_button.disabled = terminal or self._status == JobStatus.CANCELLING or "cancel" in self._busy
         self.down_button.disabled = not cluster or self._torn_down or "down" in self._busy
         self.log_button.disabled = not getattr(job, "log_path", None)
+
+    def _update_facts_lines(self, terminal: bool) -> None:
+        """Endpoint links (probed at most ~1/s) and the cost estimate, from the last snapshot."""
+        self.endpoints.update(self._facts, terminal)
+        if self.cost is not None:
+            self.cost.update(elapsed_of(self._facts), terminal)
 
     def show_log_location(self) -> None:
         """Show the full log's path, as a ``/files/`` link when the Jupyter server can serve it."""

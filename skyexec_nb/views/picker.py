@@ -12,6 +12,7 @@ CSS classes (stable; browser tests rely on them):
   ``skx-save-yaml-button``, ``skx-yaml-message``, ``skx-copy-yaml-button``, ``skx-yaml-copy``
 - ``skx-launch-button``, ``skx-launch-message`` (red launch error), ``skx-panels`` (where the new
   job's launch panel appears; see :mod:`skyexec_nb.views.launch_panel` for its classes)
+- ``skx-plan-button`` shows SkyPilot's optimizer plan in ``skx-plan`` (launches nothing)
 
 The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.launcher.launch``.
 """
@@ -28,6 +29,7 @@ from skyexec_nb.engine.settings import get_settings
 from skyexec_nb.views.kv_rows import KeyValueRows
 from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label, gpu_hint,
                                            make_widget)
+from skyexec_nb.views.plan_button import PlanView
 from skyexec_nb.views.price_line import PriceLine
 from skyexec_nb.views.yaml_preview import YamlPreview
 
@@ -40,7 +42,8 @@ class ResourcePicker(widgets.VBox):
         command: initial command text.
         name: initial job name (default: derived from the command).
         backend: initial backend (default ``settings.default_backend``).
-        price_service: a ``PriceService``; default the shared one; ``False`` for no price line.
+        price_service: a ``PriceService``; default the shared one; ``False`` for no price line
+            (the Plan button then uses the shared one when clicked).
     """
 
     def __init__(self, executor: Any = None, *, command: str = "", name: str = "", backend: str | None = None,
@@ -81,6 +84,8 @@ class ResourcePicker(widgets.VBox):
         self.launch_button.on_click(lambda _: self.launch())
         self.launch_message = widgets.HTML()
         self.launch_message.add_class("skx-launch-message")
+        self.planner = PlanView(executor, lambda: self.backend.value, price_service)
+        self.plan_button, self.plan_output = self.planner.button, self.planner.output
         self.panels = widgets.VBox()
         self.panels.add_class("skx-panels")
 
@@ -88,7 +93,8 @@ class ResourcePicker(widgets.VBox):
         self.name.observe(lambda _: self.yaml.refresh(), "value")
         self.command.observe(self._command_changed, "value")
         super().__init__([main, self.advanced, self.name, self.command, self.price, self.yaml,
-                          widgets.HBox([self.launch_button, self.launch_message]), self.panels])
+                          widgets.HBox([self.launch_button, self.plan_button, self.launch_message]),
+                          self.plan_output, self.panels])
         self.add_class("skx-picker")
         self.price.request(executor)
         self._validity_changed()

@@ -106,6 +106,7 @@ def test_edit_uses_the_view_registry(monkeypatch):
             return {"application/vnd.jupyter.widget-view+json": {"model_id": "x"}}
 
     view_registry.register_view("SkyExecutor", FakeWidget)
+    view_registry.register_view("SkyExecutor:edit", FakeWidget)
     ex = SkyExecutor()
     assert ex.edit().ex is ex
     assert "application/vnd.jupyter.widget-view+json" in ex._repr_mimebundle_()

@@ -53,3 +53,14 @@ def test_inside_a_kernel_a_job_shows_its_launch_panel(kernel, local_job, wait):
 def test_outside_ipython_nothing_is_imported(monkeypatch):
     monkeypatch.delitem(sys.modules, "IPython", raising=False)
     assert display.has_widget_frontend() is False
+
+
+def test_executor_edit_returns_a_bound_picker_even_without_a_frontend():
+    import skyexec_nb
+    from skyexec_nb.views.picker import ResourcePicker
+
+    ex = skyexec_nb.SkyExecutor(gpus="A100:8")
+    picker = ex.edit()
+    assert isinstance(picker, ResourcePicker)
+    ex.num_nodes = 3
+    assert picker.inputs["num_nodes"].value == "3"
