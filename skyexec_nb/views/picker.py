@@ -176,7 +176,7 @@ class ResourcePicker(widgets.VBox):
         self.launch_message.value = f"Launched job {html.escape(str(job.id))} ({html.escape(job.name)})."
         for old in self.panels.children:
             old.close()
-        self.panels.children = (LaunchPanel(job),)
+        self.panels.children = (LaunchPanel(job, price_service=self.price.service or None),)
         return job
 
     def close(self) -> None:

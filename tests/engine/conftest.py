@@ -51,8 +51,8 @@ def _healthy(url: str) -> bool:
 def sky_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A real local SkyPilot API server on a free port, with its own HOME, for the whole session.
 
-    Yields the environment a client needs (``SKYPILOT_API_SERVER_LOCAL_PORT``); tests apply it
-    with :func:`use_sky_server`. Stopped with ``sky api stop`` under the same HOME and port.
+    Yields the environment a client needs (``SKYPILOT_API_SERVER_LOCAL_PORT``); tests use it
+    through the ``real_sky`` fixture. Stopped with ``sky api stop`` under the same HOME and port.
     """
     home = tmp_path_factory.mktemp("sky_server_home")
     port = str(_free_port())
@@ -72,12 +72,14 @@ def sky_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         subprocess.run([sky_cli, "api", "stop"], env=env, capture_output=True, timeout=120)
 
 
-def use_sky_server(monkeypatch: pytest.MonkeyPatch, server: dict[str, str]) -> None:
-    """Make this process (and its children) talk to the session's server with the real ``sky``."""
-    monkeypatch.setenv("SKYPILOT_API_SERVER_LOCAL_PORT", server["SKYPILOT_API_SERVER_LOCAL_PORT"])
+@pytest.fixture
+def real_sky(sky_server: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    """The real ``sky`` module, this process and its children talking to the session's server."""
+    monkeypatch.setenv("SKYPILOT_API_SERVER_LOCAL_PORT", sky_server["SKYPILOT_API_SERVER_LOCAL_PORT"])
     monkeypatch.delenv("SKYEXEC_NB_SKY_SDK", raising=False)
-    if "sky.server.common" in sys.modules:  # the server URL is cached on first use
-        from sky.server import common
+    import sky
+    from sky.server import common
 
-        common.get_server_url.cache_clear()
-        common.is_api_server_local.cache_clear()
+    common.get_server_url.cache_clear()  # the server URL is cached on first use
+    common.is_api_server_local.cache_clear()
+    return sky

@@ -9,17 +9,7 @@ import pytest
 import skyexec_nb
 from skyexec_nb import JobStatus, SkyExecutor
 
-from conftest import use_sky_server
-
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def real_sky(sky_server, monkeypatch):
-    use_sky_server(monkeypatch, sky_server)
-    import sky
-
-    return sky
 
 
 def test_status_is_empty(real_sky):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional
 
 from sky import ClusterStatus, JobStatus, Task, exceptions  # noqa: F401  (real types, re-exported)
 from sky.schemas.api.responses import ClusterJobRecord
