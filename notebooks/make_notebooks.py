@@ -168,6 +168,17 @@ QUICKSTART: list[Cell] = [
         sleep 600
         """
     ),
+    md("`job.follow()` yields the log's lines as they are written; once the job is running, cancel it:"),
+    checked(
+        """
+        for line in sleeper.follow():
+            print(line.rstrip("\\n"))
+            break
+        """,
+        """
+        (sleeper, pid=4242) sleeping for ten minutes
+        """,
+    ),
     code("%skycancel sleeper"),
     checked(
         "print(sleeper.wait(timeout=60))",

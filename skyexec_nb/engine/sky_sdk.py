@@ -1,4 +1,4 @@
-"""Access to SkyPilot's client SDK, resolved lazily, and one-line error messages.
+"""Waiting on SkyPilot requests and streaming their logs, for the cloud backends.
 
 ``sdk()`` returns the ``sky`` module (seconds to import: call it only on code paths that talk to
 SkyPilot), or the module named by the environment variable ``SKYEXEC_NB_SKY_SDK`` (tests point it
@@ -6,38 +6,11 @@ at the stand-in ``sky_standin``). Nothing here imports ``sky`` at import time.
 """
 from __future__ import annotations
 
-import importlib
-import os
-import re
 import threading
 import time
-from types import ModuleType
 from typing import Any, Callable, Iterable
 
-SDK_ENV = "SKYEXEC_NB_SKY_SDK"
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[@-Z\\-_]")
-
-
-def sdk() -> ModuleType:
-    """The SkyPilot SDK module: ``sky``, or the module named by ``$SKYEXEC_NB_SKY_SDK``."""
-    return importlib.import_module(os.environ.get(SDK_ENV) or "sky")
-
-
-def strip_ansi(text: str) -> str:
-    """``text`` without ANSI escape sequences (SkyPilot colours its messages)."""
-    return _ANSI.sub("", text)
-
-
-def one_line_error(exc: BaseException) -> str:
-    """SkyPilot's message for ``exc`` on one line, without colour codes.
-
-    Returns ``"<ExceptionClass>: <message>"`` with line breaks and runs of spaces collapsed,
-    or just the class name when the exception carries no message.
-    """
-    message = " ".join(strip_ansi(str(exc)).split())
-    name = type(exc).__name__
-    return f"{name}: {message}" if message else name
+from skyexec_nb.model.sky_module import SDK_ENV, one_line_error, sdk, strip_ansi  # noqa: F401
 
 
 class RequestAborted(Exception):

@@ -1,7 +1,7 @@
 """The executor's seed SDK methods, through SkyPilot's API server (client SDK, never ``sky.core``).
 
 ``SkyExecutor.launch/status/cancel/logs/cleanup`` delegate here. Every function imports the SDK
-lazily (``skyexec_nb.engine.sky_sdk.sdk()``: ``sky``, or the module named by
+lazily (``skyexec_nb.model.sky_module.sdk()``: ``sky``, or the module named by
 ``$SKYEXEC_NB_SKY_SDK``), so importing the model never imports ``sky``. NeMo-Run's versions call
 ``sky.core`` directly and break with a remote API server (its issue #482); these do not.
 """
@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 
 def _sky() -> Any:
-    from skyexec_nb.engine.sky_sdk import sdk  # dependency-free helper; imports no sky itself
+    from skyexec_nb.model.sky_module import sdk  # imports no sky itself
 
     return sdk()
 

@@ -217,7 +217,8 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"playwright is not installed ({exc}); run: pip install -e '.[test]'")
     executable = chromium_path()
     if executable is None:
-        pytest.skip("Chromium not found (/usr/bin/chromium); install it with: apt-get install chromium")
+        where = os.environ.get("SKX_CHROMIUM") or "/usr/bin/chromium"
+        pytest.skip(f"Chromium not found ({where}); install it with: apt-get install chromium")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
