@@ -20,7 +20,7 @@ PICKER_CELL = """\
 from skyexec_nb import ResourcePicker, SkyExecutor
 
 executor = SkyExecutor(ports="8888")
-picker = ResourcePicker(executor, name="browser-hello",
+picker = ResourcePicker(executor, name="browser-hello", price_service=False,
                         command='echo "hello from the browser test"; sleep 1; echo "bye"')
 picker"""
 
