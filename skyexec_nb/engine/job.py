@@ -153,6 +153,16 @@ class Job:
             unsubscribe()
         return self.status
 
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait and return what a remote Python job sends back (see :func:`engine.remote.result`).
+
+        Returns a cell's pulled variables as ``{name: value}``, or a remote function's return
+        value; raises ``RemoteError`` with the remote traceback when the code raised.
+        """
+        from skyexec_nb.engine.remote import result
+
+        return result(self, timeout)
+
     def cancel(self) -> bool:
         """Ask the job to stop; returns False if it had already ended.
 

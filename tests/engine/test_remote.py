@@ -35,7 +35,7 @@ def test_cell_pushes_dataframe_and_function_and_pulls_result(ex):
     df = pd.DataFrame({"a": [1, 2, 3], "b": [0.5, 1.5, 2.5]})
     body = "total = scale(df['a'], 10).sum()\nframe = df.assign(c=df.a + df.b)\nprint('total', total)\n"
     job = launch_python(ex, body, push={"df": df, "scale": fns["scale"]}, pull=["total", "frame"], name="cell")
-    values = result(job, TIMEOUT)
+    values = job.result(TIMEOUT)
     assert job.status is JobStatus.SUCCEEDED
     assert values["total"] == 60
     pd.testing.assert_frame_equal(values["frame"], df.assign(c=df.a + df.b))
@@ -53,7 +53,7 @@ def test_body_runs_byte_for_byte_as_main(ex):
 def test_remote_exception_fails_job_and_is_raised_with_remote_traceback(ex):
     job = launch_python(ex, "x = 1\ndef inner():\n    raise ValueError('bad value 42')\ninner()\n")
     with pytest.raises(RemoteError) as info:
-        result(job, TIMEOUT)
+        job.result(TIMEOUT)
     message = str(info.value)
     assert message.startswith("ValueError: bad value 42")
     assert 'File "<cell>", line 3, in inner' in message and "raise ValueError('bad value 42')" in message
