@@ -32,7 +32,6 @@ from skyexec_nb.magics.options import (
 from skyexec_nb.magics.remote_options import RemoteOptions, remote_args, remote_options, run_remote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skyexec_nb.engine.job import Job
     from skyexec_nb.model.executor import SkyExecutor
 
 #: Magics traits mirrored into ``engine.settings.get_settings()``.

@@ -5,101 +5,72 @@ Columns: name, backend, status (badge), started, duration, cluster, and per-row 
 A "Recoveries" column (``skx-jobs-recoveries``, after the status) appears when a listed job is a
 managed job (backend ``jobs``) or was recovered: SkyPilot's recovery count.
 Rows carry ``skx-jobs-row`` and ``skx-job-<id>``; the panel of the selected job appears below
-(``skx-jobs-detail``). The registry is re-read at most once per ``interval`` seconds (one query
-for all rows) by the shared ticker; a cell sends a message only when its text changes.
+(``skx-jobs-detail``). The jobs of a sweep (``extra["sweep"]``) share one group row
+(``skx-jobs-group``: counts per state, Expand ``skx-jobs-expand``, Cancel all, Sweep panel) placed
+at its newest job; expanded, its jobs follow it in grid order (see :mod:`~skyexec_nb.views.jobs_rows`).
+The registry is re-read at most once per ``interval`` seconds (one query for all rows) by the
+shared ticker; a cell sends a message only when its text changes.
 """
 from __future__ import annotations
 
 import html
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import ipywidgets as widgets
 
 from skyexec_nb.engine.registry import get_registry
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.sweep import Sweep
 from skyexec_nb.views.actions import run_action
-from skyexec_nb.views.launch_panel import CLUSTER_BACKENDS, LaunchPanel, elapsed_of, recovery_count
+from skyexec_nb.views.jobs_rows import JobRow, SweepRow, cell, sweep_info, with_recoveries
+from skyexec_nb.views.launch_panel import LaunchPanel
 from skyexec_nb.views.refresher import Refresher, get_refresher
-from skyexec_nb.views.status_badge import StatusBadge, format_duration, format_time
+from skyexec_nb.views.sweep_panel import SweepPanel
+
+__all__ = ["COLUMNS", "JobRow", "JobsTable", "SweepRow", "group_rows"]
 
 COLUMNS = ("Name", "Backend", "Status", "Started", "Duration", "Cluster", "")
 _WIDTHS = ("minmax(8em,2fr)", "6em", "11em", "11em", "6em", "minmax(6em,1fr)", "auto")
-RECOVERIES_AT = 3  # where the Recoveries column goes when shown (after Status)
+Row = JobRow | SweepRow
 
 
-def _with_recoveries(items: tuple, extra: Any, shown: bool) -> list:
-    """``items`` (one per column) with ``extra`` inserted at the Recoveries position when ``shown``."""
-    return [*items[:RECOVERIES_AT], extra, *items[RECOVERIES_AT:]] if shown else list(items)
+def group_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any] | str], dict[str, list[dict[str, Any]]]]:
+    """Split registry rows (newest first) into top entries and sweeps.
 
-
-def _cell(css: str) -> widgets.HTML:
-    cell = widgets.HTML()
-    cell.add_class(css)
-    return cell
-
-
-class JobRow:
-    """The widgets of one job's row (not a widget itself: its cells go into the table's grid)."""
-
-    def __init__(self, table: "JobsTable", job_id: int) -> None:
-        self.job_id, self.table = job_id, table
-        self.name, self.backend, self.started = _cell("skx-jobs-name"), _cell("skx-jobs-backend"), _cell("skx-jobs-started")
-        self.duration, self.cluster = _cell("skx-jobs-duration"), _cell("skx-jobs-cluster")
-        self.recoveries = _cell("skx-jobs-recoveries")
-        self.recovery_count: int | None = None
-        self.badge = StatusBadge()
-        self.show_button = self._button("Show", "skx-show-button", "Show this job's panel below", table.show)
-        self.cancel_button = self._button("Cancel", "skx-cancel-button", "Stop the job", table.cancel)
-        self.down_button = self._button("Tear down", "skx-down-button", "Remove the job's cluster", table.down)
-        self.actions = widgets.HBox([self.show_button, self.cancel_button, self.down_button])
-        self.busy = False
-        for w in [*self.cells, self.recoveries]:
-            w.add_class("skx-jobs-row")
-            w.add_class(f"skx-job-{job_id}")
-
-    def _button(self, text: str, css: str, tip: str, handler: Any) -> widgets.Button:
-        button = widgets.Button(description=text, tooltip=tip, layout=widgets.Layout(width="auto"))
-        button.add_class(css)
-        button.on_click(lambda _: handler(self.job_id))
-        return button
-
-    @property
-    def cells(self) -> list[widgets.Widget]:
-        """The row's grid cells, in column order."""
-        return [self.name, self.backend, self.badge, self.started, self.duration, self.cluster, self.actions]
-
-    def grid_cells(self, recoveries: bool) -> list[widgets.Widget]:
-        """The row's cells in the table's current columns (with the Recoveries cell when shown)."""
-        return _with_recoveries(tuple(self.cells), self.recoveries, recoveries)
-
-    def update(self, row: dict[str, Any]) -> None:
-        """Show a registry row (assignments of unchanged text send nothing)."""
-        status = JobStatus(str(row["status"]))
-        self.name.value = f"{html.escape(str(row['name']))} <small>#{row['id']}</small>"
-        self.backend.value = html.escape(str(row["backend"]))
-        self.badge.set_status(status)
-        self.started.value = format_time(row.get("started") or row.get("created"))
-        self.duration.value = format_duration(elapsed_of(row))
-        self.cluster.value = html.escape(str(row.get("cluster") or "—"))
-        self.recovery_count = recovery_count(row["backend"], row)
-        self.recoveries.value = "" if self.recovery_count is None else str(self.recovery_count)
-        self.cancel_button.disabled = status.is_terminal or status == JobStatus.CANCELLING or self.busy
-        self.down_button.disabled = row["backend"] not in CLUSTER_BACKENDS or not row.get("cluster") or self.busy
-
-    def close(self) -> None:
-        for w in [*self.cells, self.recoveries, *self.actions.children]:
-            w.close()
+    Returns:
+        The top entries in order: a plain job's row, or a sweep's id where its newest job is;
+        and each sweep's rows in grid order.
+    """
+    entries: list[dict[str, Any] | str] = []
+    members: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        info = sweep_info(row)
+        if info is None:
+            entries.append(row)
+            continue
+        sweep_id = str(info["id"])
+        if sweep_id not in members:
+            members[sweep_id] = []
+            entries.append(sweep_id)
+        members[sweep_id].append(row)
+    for group in members.values():
+        group.sort(key=lambda r: (int(sweep_info(r).get("index") or 0), r["id"]))
+    return entries, members
 
 
 class JobsTable(widgets.VBox):
-    """All jobs, newest first, with actions.
+    """All jobs, newest first, a sweep's jobs grouped under one row, with actions.
 
     Args:
-        max_rows: newest jobs shown (older ones are counted, not shown).
+        max_rows: newest top rows shown (a sweep counts as one; older jobs are counted, not shown).
         interval: seconds between registry reads.
         refresher: the ticker (default the process-wide one).
+
+    Attributes:
+        rows: the shown job rows by job id (plain jobs and members of expanded sweeps).
+        groups: the shown sweep group rows by sweep id.
+        top_rows: the top rows in display order (members excluded).
     """
 
     def __init__(self, *, max_rows: int = 100, interval: float = 1.0, refresher: Refresher | None = None) -> None:
@@ -107,19 +78,23 @@ class JobsTable(widgets.VBox):
         self._refresher = refresher or get_refresher()
         self._lock = threading.RLock()
         self.rows: dict[int, JobRow] = {}
-        self._order: list[int] = []
+        self.groups: dict[str, SweepRow] = {}
+        self.top_rows: list[Row] = []
+        self._order: list[Row] = []
+        self._read: list[dict[str, Any]] = []
         self._recoveries_shown = False
+        self._detail_key: tuple[str, Any] | None = None
         self._last_read = 0.0
         self.reads = 0  # registry reads so far (tests check the ~1/s budget)
         self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns=" ".join(_WIDTHS), grid_gap="2px 8px",
                                                           align_items="center"))
-        self.header = [_cell("skx-jobs-header") for _ in COLUMNS]
-        for cell, title in zip(self.header, COLUMNS):
-            cell.value = f"<b>{title}</b>"
-        self.recoveries_header = _cell("skx-jobs-header")
+        self.header = [cell("skx-jobs-header") for _ in COLUMNS]
+        for header, title in zip(self.header, COLUMNS):
+            header.value = f"<b>{title}</b>"
+        self.recoveries_header = cell("skx-jobs-header")
         self.recoveries_header.value = '<b title="SkyPilot recovered the managed job this many times">Recoveries</b>'
-        self.summary = _cell("skx-jobs-summary")
-        self.message = _cell("skx-error")
+        self.summary = cell("skx-jobs-summary")
+        self.message = cell("skx-error")
         self.detail = widgets.VBox()
         self.detail.add_class("skx-jobs-detail")
         super().__init__([self.grid, self.summary, self.message, self.detail])
@@ -132,24 +107,53 @@ class JobsTable(widgets.VBox):
         with self._lock:
             self._last_read = time.monotonic()
             self.reads += 1
-            rows = get_registry().rows(order="id DESC")
-            shown = rows[: self.max_rows]
-            ids = [r["id"] for r in shown]
-            for gone in set(self.rows) - set(ids):
-                self.rows.pop(gone).close()
-            for row in shown:
-                if row["id"] not in self.rows:
-                    self.rows[row["id"]] = JobRow(self, row["id"])
-                self.rows[row["id"]].update(row)
-            recoveries = any(self.rows[i].recovery_count is not None for i in ids)
-            if ids != self._order or recoveries != self._recoveries_shown:
-                self._order, self._recoveries_shown = ids, recoveries
-                self.grid.layout.grid_template_columns = " ".join(_with_recoveries(_WIDTHS, "6em", recoveries))
-                header = _with_recoveries(tuple(self.header), self.recoveries_header, recoveries)
-                self.grid.children = [*header, *(c for i in ids for c in self.rows[i].grid_cells(recoveries))]
-            hidden = len(rows) - len(shown)
-            self.summary.value = (f"{len(rows)} jobs" + (f" ({hidden} older not shown)" if hidden else "")
-                                  if rows else "No jobs yet.")
+            self._render(get_registry().rows(order="id DESC"))
+
+    def _render(self, rows: list[dict[str, Any]]) -> None:
+        """Update the rows from registry ``rows``; re-lay the grid only when its rows changed."""
+        self._read = rows
+        entries, members = group_rows(rows)
+        shown = entries[: self.max_rows]
+        top: list[Row] = []
+        order: list[Row] = []
+        for entry in shown:
+            if isinstance(entry, str):
+                group = self._group_row(entry, members[entry])
+                top.append(group)
+                order += [group, *(self._job_row(r, True) for r in members[entry] if group.expanded)]
+            else:
+                top.append(self._job_row(entry, False))
+                order.append(top[-1])
+        for gone in set(self.rows) - {r.job_id for r in order if isinstance(r, JobRow)}:
+            self.rows.pop(gone).close()
+        for gone in set(self.groups) - {r.sweep_id for r in top if isinstance(r, SweepRow)}:
+            self.groups.pop(gone).close()
+        recoveries = any(r.recovery_count is not None for r in order)
+        if order != self._order or recoveries != self._recoveries_shown:
+            self._order, self._recoveries_shown = order, recoveries
+            self.grid.layout.grid_template_columns = " ".join(with_recoveries(_WIDTHS, "6em", recoveries))
+            header = with_recoveries(tuple(self.header), self.recoveries_header, recoveries)
+            self.grid.children = [*header, *(c for r in order for c in r.grid_cells(recoveries))]
+        self.top_rows = top
+        hidden = len(rows) - sum(len(members[e]) if isinstance(e, str) else 1 for e in shown)
+        self.summary.value = (f"{len(rows)} jobs" + (f" ({hidden} older not shown)" if hidden else "")
+                              if rows else "No jobs yet.")
+
+    def _job_row(self, row: dict[str, Any], member: bool) -> JobRow:
+        """Job ``row``'s row (made on first sight, or again once it joins a sweep), updated."""
+        if row["id"] in self.rows and self.rows[row["id"]].member != member:
+            self.rows.pop(row["id"]).close()
+        if row["id"] not in self.rows:
+            self.rows[row["id"]] = JobRow(self, row["id"], member=member)
+        self.rows[row["id"]].update(row)
+        return self.rows[row["id"]]
+
+    def _group_row(self, sweep_id: str, members: list[dict[str, Any]]) -> SweepRow:
+        """Sweep ``sweep_id``'s group row (made on first sight), updated from its jobs' rows."""
+        if sweep_id not in self.groups:
+            self.groups[sweep_id] = SweepRow(self, sweep_id)
+        self.groups[sweep_id].update(members)
+        return self.groups[sweep_id]
 
     def tick(self) -> bool:
         """Ticker hook: re-read the registry once per ``interval``; False once closed."""
@@ -164,15 +168,37 @@ class JobsTable(widgets.VBox):
         """Show job ``job_id``'s launch panel below the table (again: hide it)."""
         from skyexec_nb.engine.launcher import get_job
 
+        return self._toggle_detail(("job", job_id), lambda: LaunchPanel(get_job(job_id), refresher=self._refresher))
+
+    def show_sweep(self, sweep_id: str) -> SweepPanel | None:
+        """Show sweep ``sweep_id``'s panel below the table (again: hide it)."""
+        try:
+            return self._toggle_detail(("sweep", sweep_id),
+                                       lambda: SweepPanel(Sweep.load(sweep_id), refresher=self._refresher))
+        except LookupError as exc:
+            self.message.value = _error(str(exc))
+            return None
+
+    def _toggle_detail(self, key: tuple[str, Any], make: Callable[[], widgets.Widget]) -> Any:
         current = self.detail.children[0] if self.detail.children else None
         if current is not None:
             current.close()
             self.detail.children = ()
-            if current.job.id == job_id:
+            if self._detail_key == key:
+                self._detail_key = None
                 return None
-        panel = LaunchPanel(get_job(job_id), refresher=self._refresher)
-        self.detail.children = (panel,)
+        self._detail_key = None
+        panel = make()
+        self._detail_key, self.detail.children = key, (panel,)
         return panel
+
+    def toggle(self, sweep_id: str) -> None:
+        """Expand sweep ``sweep_id``'s group row to show its jobs (again: collapse it)."""
+        with self._lock:
+            group = self.groups.get(sweep_id)
+            if group is not None:
+                group.set_expanded(not group.expanded)
+                self._render(self._read)
 
     def cancel(self, job_id: int) -> None:
         """Cancel job ``job_id`` (off the kernel's thread)."""
@@ -182,21 +208,29 @@ class JobsTable(widgets.VBox):
         """Tear down job ``job_id``'s cluster (off the kernel's thread)."""
         self._act(job_id, "Tear down", lambda job: job.down())
 
-    def _act(self, job_id: int, label: str, verb: Any) -> None:
+    def cancel_sweep(self, sweep_id: str) -> None:
+        """Cancel every job of sweep ``sweep_id`` not yet ended (off the kernel's thread)."""
+        self._run(self.groups.get(sweep_id), "Cancel all", lambda: Sweep.load(sweep_id).cancel())
+
+    def _act(self, job_id: int, label: str, verb: Callable[[Any], Any]) -> None:
         from skyexec_nb.engine.launcher import get_job
 
-        row = self.rows.get(job_id)
+        self._run(self.rows.get(job_id), label, lambda: verb(get_job(job_id)))
+
+    def _run(self, row: Row | None, label: str, action: Callable[[], Any]) -> None:
+        """Run ``action`` for ``row`` off the kernel's thread, its verbs disabled meanwhile."""
         if row is None or row.busy:
             return
         row.busy = True
-        row.cancel_button.disabled = row.down_button.disabled = True
+        for verb in row.verbs:
+            verb.disabled = True
 
         def done(error: str) -> None:
             row.busy = False
-            self.message.value = f'<span style="color:#dc3545">{html.escape(error)}</span>' if error else ""
+            self.message.value = _error(error)
             self.refresh()
 
-        run_action(label, lambda: verb(get_job(job_id)), done)
+        run_action(label, action, done)
 
     def close(self) -> None:
         """Stop updating and close every widget of the table."""
@@ -204,9 +238,14 @@ class JobsTable(widgets.VBox):
             return
         self._closed = True
         self._refresher.unregister(self)
-        for row in self.rows.values():
+        for row in [*self.rows.values(), *self.groups.values()]:
             row.close()
         for child in [*self.header, self.recoveries_header, *self.detail.children, self.grid, self.summary,
                       self.message, self.detail]:
             child.close()
         super().close()
+
+
+def _error(text: str) -> str:
+    """The table's red error line ('' for none)."""
+    return f'<span style="color:#dc3545">{html.escape(text)}</span>' if text else ""
