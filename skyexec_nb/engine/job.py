@@ -6,6 +6,7 @@ registry, so a handle made in a new process (a restarted kernel) is as good as t
 from __future__ import annotations
 
 import html
+import itertools
 import os
 import signal
 import threading
@@ -132,9 +133,19 @@ class Job:
         """The last ``n`` lines (default ``settings.log_tail_lines``), read from the file's end."""
         return logfile.tail_lines(self.log_path, get_settings().log_tail_lines if n is None else n)
 
-    def follow(self, poll: float = 0.05, from_start: bool = True) -> Iterator[str]:
-        """Yield log lines as they arrive, until the job is terminal and the log is drained."""
-        return logfile.follow(self.log_path, self.done, poll=poll, from_start=from_start)
+    def follow(self, poll: float = 0.05, from_start: bool = True, last: int | None = None) -> Iterator[str]:
+        """Yield log lines as they arrive, until the job is terminal and the log is drained.
+
+        Args:
+            poll: Seconds between looks at the file when nothing is new.
+            from_start: Begin with the whole log so far (else only lines written from now on).
+            last: Begin with the last ``last`` lines so far, then every new line (no gap between).
+        """
+        if last is None:
+            return logfile.follow(self.log_path, self.done, poll=poll, from_start=from_start)
+        size = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        head = logfile.tail_lines(self.log_path, last, end=size)
+        return itertools.chain(head, logfile.follow(self.log_path, self.done, poll=poll, offset=size))
 
     # -- control -------------------------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> JobStatus:

@@ -61,8 +61,9 @@ def read_text(path: Path | str) -> str:
         return ""
 
 
-def tail_lines(path: Path | str, n: int) -> list[str]:
-    """The last ``n`` lines (without newlines), reading blocks from the end of the file."""
+def tail_lines(path: Path | str, n: int, end: int | None = None) -> list[str]:
+    """The last ``n`` lines (without newlines) before byte ``end`` (default: the file's end),
+    reading blocks from the end of the file."""
     if n <= 0:
         return []
     try:
@@ -70,7 +71,8 @@ def tail_lines(path: Path | str, n: int) -> list[str]:
     except FileNotFoundError:
         return []
     with f:
-        end = f.seek(0, os.SEEK_END)
+        size = f.seek(0, os.SEEK_END)
+        end = size if end is None else min(end, size)
         pos, data = end, b""
         while pos > 0 and data.count(b"\n") <= n:
             step = min(_BLOCK, pos)
@@ -84,7 +86,11 @@ def tail_lines(path: Path | str, n: int) -> list[str]:
 
 
 def follow(
-    path: Path | str, done: Callable[[], bool], poll: float = 0.05, from_start: bool = True
+    path: Path | str,
+    done: Callable[[], bool],
+    poll: float = 0.05,
+    from_start: bool = True,
+    offset: int | None = None,
 ) -> Iterator[str]:
     """Yield complete lines as they are appended, until ``done()`` and the file is drained.
 
@@ -93,11 +99,13 @@ def follow(
         done: True once nothing more will be written (checked only when the file is idle).
         poll: Seconds to sleep when there is nothing new.
         from_start: Start at the beginning of the file (else at its current end).
+        offset: Start at this byte offset (overrides ``from_start``).
 
     A last line without a newline is yielded once the writer is done.
     """
     path = Path(path)
-    offset = 0 if from_start else (path.stat().st_size if path.exists() else 0)
+    if offset is None:
+        offset = 0 if from_start else (path.stat().st_size if path.exists() else 0)
     partial = b""
     handle = None
     try:

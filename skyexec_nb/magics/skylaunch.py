@@ -257,12 +257,13 @@ class SkyLaunchMagics(Magics, Configurable):
         if tail < 1:
             raise UsageError(f"Invalid --tail: a number of lines >= 1. Found: {tail!r}")
         job = job_refs.resolve_job(args.job)
-        job_refs.print_lines(job.tail(tail))
-        if args.follow:
-            try:
-                job_refs.print_lines(job.follow(from_start=False))
-            except KeyboardInterrupt:  # stop following; the job goes on
-                print(f"Stopped following job {job.id}; it is {job.status}.")
+        if not args.follow:
+            job_refs.print_lines(job.tail(tail))
+            return
+        try:  # the tail, then every new line: one reader, so no line falls between the two
+            job_refs.print_lines(job.follow(last=tail))
+        except KeyboardInterrupt:  # stop following; the job goes on
+            print(f"Stopped following job {job.id}; it is {job.status}.")
 
     @line_magic
     @magic_arguments()

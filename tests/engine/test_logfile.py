@@ -49,3 +49,17 @@ def test_follow_from_end(tmp_path):
     path.write_text("old\n")
     gen = logfile.follow(path, lambda: True, from_start=False)
     assert list(gen) == []
+
+
+def test_tail_then_follow_from_the_same_offset_loses_no_line(tmp_path):
+    from skyexec_nb.engine import logfile
+
+    path = tmp_path / "log"
+    path.write_bytes(b"".join(b"line %d\n" % i for i in range(10)))
+    size = path.stat().st_size
+    with open(path, "ab") as f:  # written after the tail was read, before following starts
+        f.write(b"late 1\nlate 2\n")
+    head = logfile.tail_lines(path, 3, end=size)
+    rest = list(logfile.follow(path, lambda: True, poll=0.01, offset=size))
+    assert head == ["line 7", "line 8", "line 9"]
+    assert rest == ["late 1", "late 2"]
