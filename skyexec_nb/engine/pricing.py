@@ -229,6 +229,11 @@ def catalog_dir() -> Path:
     common = sys.modules.get("sky.catalog.common")
     if common is not None:
         return Path(common.get_catalog_path(""))
+    return env_catalog_dir()
+
+
+def env_catalog_dir() -> Path:
+    """The catalog path a fresh process (e.g. the price worker) sees, from the environment."""
     runtime = os.path.expanduser(os.environ.get("SKY_RUNTIME_DIR", "~"))
     return Path(runtime) / ".sky" / "catalogs" / CATALOG_SCHEMA_VERSION
 

@@ -299,8 +299,9 @@ class PriceService:
                 return self._compute(config)
             if self._worker is None:
                 return pricing.summarize(pricing.price_results(config))
-            if not pricing.catalog_clouds():  # say so at once, without starting the worker
-                return PriceUnknown(pricing.no_catalog_reason())
+            root = pricing.env_catalog_dir()  # what the worker process will see
+            if not pricing.catalog_clouds(root):  # say so at once, without starting the worker
+                return PriceUnknown(pricing.no_catalog_reason(root))
             items = self._worker.call("prices", {"config": config}, self.timeout)
             return pricing.summarize(pricing.decode_result(items))
         except TimeoutError:
