@@ -577,6 +577,8 @@ JOBS: list[Cell] = [
     ),
     code(
         """
+        import subprocess
+
         from jupyter_client.manager import start_new_kernel
 
         ask = f'''
@@ -585,7 +587,7 @@ JOBS: list[Cell] = [
             if j.id in ({tick.id}, {long_runner.id}):
                 print(j.name, j.status)
         '''
-        km, kc = start_new_kernel(kernel_name="python3")
+        km, kc = start_new_kernel(kernel_name="python3", stderr=subprocess.DEVNULL)  # no start-up chatter
         try:
             printed = []
             reply = kc.execute_interactive(

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 import skyexec_nb
 from skyexec_nb import JobStatus, SkyExecutor
 
 from test_skypilot_lifecycle import TIMEOUT, watch
+
+# Each test starts processes that import sky (seconds each): part of the slow selection.
+pytestmark = pytest.mark.slow
 
 
 def launch(**fields):

@@ -5,15 +5,21 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from catalog_fixture import run_fresh, write_catalog  # noqa: E402
 
 from skyexec_nb.engine.planning import PlanResult  # noqa: E402
 from skyexec_nb.engine.pricing_service import PriceService  # noqa: E402
 
+# Each test starts processes that import sky (seconds each): part of the slow selection.
+pytestmark = pytest.mark.slow
+
 PLAN = """
 import json
 from skyexec_nb.engine.planning import optimizer_plan
+
 print(json.dumps([optimizer_plan(c, enabled_clouds=e).as_dict() for c, e in {cases!r}]))
 """
 A100 = {"resources": {"accelerators": "A100:8"}, "num_nodes": 2}

@@ -17,9 +17,13 @@ from catalog_fixture import run_fresh, write_catalog  # noqa: E402
 from skyexec_nb.engine import pricing  # noqa: E402
 from skyexec_nb.engine.pricing import PriceRow, PriceUnknown  # noqa: E402
 
+# Each test starts processes that import sky (seconds each): part of the slow selection.
+pytestmark = pytest.mark.slow
+
 PRICES = """
 import json, sys
 from skyexec_nb.engine.pricing import price_results
+
 out = [r.as_dict() for r in price_results({config!r})]
 print(json.dumps({{"results": out, "sky": "sky" in sys.modules}}))
 """

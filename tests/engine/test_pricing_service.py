@@ -14,6 +14,9 @@ from catalog_fixture import run_fresh, write_catalog  # noqa: E402
 from skyexec_nb.engine.pricing import PriceRow, PriceUnknown  # noqa: E402
 from skyexec_nb.engine.pricing_service import PriceService  # noqa: E402
 
+# Each test starts processes that import sky (seconds each): part of the slow selection.
+pytestmark = pytest.mark.slow
+
 
 class Recorder:
     def __init__(self) -> None:

@@ -20,6 +20,9 @@ from skyexec_nb.engine.remote import ResultError, launch_python, result, run_com
 from skyexec_nb.engine.status import JobStatus
 from skyexec_nb.model.executor import SkyExecutor
 
+# Each test starts processes that import sky (seconds each): part of the slow selection.
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 60
 
 

@@ -8,6 +8,9 @@ import pytest
 import skyexec_nb
 from skyexec_nb import JobStatus, SkyExecutor
 
+# Each test starts processes that import sky (seconds each): part of the slow selection.
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 60
 
 
