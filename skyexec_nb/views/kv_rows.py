@@ -12,9 +12,10 @@ import html
 from typing import Callable
 
 import ipywidgets as widgets
-from traitlets import HasTraits, TraitError
+from traitlets import HasTraits
 
 from skyexec_nb.model.masking import is_secret_name
+from skyexec_nb.views.picker_fields import assign_showing_error
 
 HIDDEN_PLACEHOLDER = "******** (hidden; type to replace)"
 
@@ -116,18 +117,13 @@ class KeyValueRows(widgets.VBox):
         self._commit()
 
     def _commit(self) -> None:
-        self._writing = True
-        try:
-            current = getattr(self.model, self.name) or {}
-            new = self.as_dict()
-            if new != current and (new or current):
-                setattr(self.model, self.name, new)
-        except TraitError as exc:
-            self._set_error(str(exc))
-        else:
-            self._set_error("")
-        finally:
-            self._writing = False
+        assign_showing_error(self, self._write_model)
+
+    def _write_model(self) -> None:
+        current = getattr(self.model, self.name) or {}
+        new = self.as_dict()
+        if new != current and (new or current):
+            setattr(self.model, self.name, new)
 
     def _from_model(self, change: dict) -> None:
         if not self._writing:

@@ -159,6 +159,21 @@ def error_label() -> widgets.HTML:
     return label
 
 
+def assign_showing_error(view: Any, assign: Callable[[], None]) -> None:
+    """Run ``assign`` (a write to the model) with ``view._writing`` set, so the model's echo is
+    ignored; the model's own error words (a FieldError is a TraitError) go to ``view._set_error``,
+    and the model keeps its last valid value."""
+    view._writing = True
+    try:
+        assign()
+    except TraitError as exc:
+        view._set_error(str(exc))
+    else:
+        view._set_error("")
+    finally:
+        view._writing = False
+
+
 class FieldBinding:
     """Two-way sync of one form widget and one trait of ``model``.
 
@@ -183,15 +198,7 @@ class FieldBinding:
     def _from_widget(self, change: dict) -> None:
         if self._writing:
             return
-        self._writing = True
-        try:
-            setattr(self.model, self.spec.name, self.spec.parse(change["new"]))
-        except TraitError as exc:  # FieldError is a TraitError: show the model's own words
-            self._set_error(str(exc))
-        else:
-            self._set_error("")
-        finally:
-            self._writing = False
+        assign_showing_error(self, lambda: setattr(self.model, self.spec.name, self.spec.parse(change["new"])))
 
     def _from_model(self, change: dict) -> None:
         if self._writing:

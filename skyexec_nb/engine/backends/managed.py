@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from skyexec_nb.engine.backends.base import BaseBackend, RunContext
-from skyexec_nb.engine.backends.skypilot import SkyRun, check_installed, to_status, with_job_id
-from skyexec_nb.engine.sky_sdk import RequestAborted, pump_lines
+from skyexec_nb.engine.backends.skypilot import SkyBackend, SkyRun, to_status, with_job_id
+from skyexec_nb.engine.sky_sdk import pump_lines
 from skyexec_nb.engine.status import JobStatus
 
 OVERRIDES = {
@@ -47,23 +46,11 @@ def pick_record(result: Any, job_id: int) -> dict[str, Any] | None:
     return live[0] if live else mine[-1]
 
 
-class ManagedJobsBackend(BaseBackend):
+class ManagedJobsBackend(SkyBackend):
     """Runs a job as a SkyPilot managed job (see the module docstring)."""
 
     name = "jobs"
-    initial_status = JobStatus.PROVISIONING
-
-    def precheck(self, config: dict[str, Any], launch_options: dict[str, Any]) -> None:
-        check_installed()
-
-    def run(self, ctx: RunContext) -> None:
-        run = SkyRun(ctx)
-        try:
-            self._run(run)
-        except RequestAborted:
-            run.abort_launch("sky.jobs.launch")
-        except Exception as exc:  # noqa: BLE001 - every SkyPilot error ends the job FAILED
-            run.fail(exc)
+    launch_call = "sky.jobs.launch"
 
     def _run(self, run: SkyRun) -> None:
         ctx, sky = run.ctx, run.sky

@@ -203,11 +203,15 @@ class SkyRun:
         self.ctx.set_status(status, **fields)
 
 
-class SkyPilotBackend(BaseBackend):
-    """Runs a job on a SkyPilot cluster (see the module docstring)."""
+class SkyBackend(BaseBackend):
+    """What both SkyPilot backends share: the precheck, and ``run`` ending every error FAILED.
 
-    name = "skypilot"
+    Subclasses set ``launch_call`` (the SDK call that submits, named when it is aborted) and
+    implement ``_run(run)``.
+    """
+
     initial_status = JobStatus.PROVISIONING
+    launch_call = "sky.launch"
 
     def precheck(self, config: dict[str, Any], launch_options: dict[str, Any]) -> None:
         check_installed()
@@ -217,9 +221,18 @@ class SkyPilotBackend(BaseBackend):
         try:
             self._run(run)
         except RequestAborted:
-            run.abort_launch("sky.launch")
+            run.abort_launch(self.launch_call)
         except Exception as exc:  # noqa: BLE001 - every SkyPilot error ends the job FAILED
             run.fail(exc)
+
+    def _run(self, run: SkyRun) -> None:
+        raise NotImplementedError
+
+
+class SkyPilotBackend(SkyBackend):
+    """Runs a job on a SkyPilot cluster (see the module docstring)."""
+
+    name = "skypilot"
 
     def _run(self, run: SkyRun) -> None:
         ctx, sky, opts = run.ctx, run.sky, run.ctx.launch_options
