@@ -187,6 +187,9 @@ class Job:
             return False
         pid = row["supervisor_pid"]
         if pid and pid_alive(pid):
+            # Recorded first: should the supervisor die before it ends the job, the job was
+            # still cancelled by the user (the monitor then ends it CANCELLED, not FAILED).
+            self._registry.update(self.id, cancel_requested=time.time())
             os.kill(pid, signal.SIGTERM)
             return True
         applied = self._registry.set_status(self.id, JobStatus.CANCELLED)

@@ -205,10 +205,16 @@ def reap_dead_supervisors(registry: Registry, alive_children: set[int] = frozens
 
 
 def fail_dead(registry: Registry, row: dict, detail: str = "") -> bool:
-    """Mark a job whose supervisor is gone FAILED (reason: last line of supervisor.log) and kill its nodes."""
-    last = tail_lines(Path(row["job_dir"]) / "supervisor.log", 1)
-    detail = (last[0].strip()[:200] if last and last[0].strip() else "") or detail
-    if not registry.set_status(row["id"], JobStatus.FAILED, error="supervisor died" + (f": {detail}" if detail else "")):
+    """End a job whose supervisor is gone and kill its nodes: CANCELLED if the user had asked
+    to cancel it, else FAILED (reason: the last line of supervisor.log)."""
+    if (row.get("extra") or {}).get("cancel_requested"):  # it died on the user's cancel
+        applied = registry.set_status(row["id"], JobStatus.CANCELLED)
+    else:
+        last = tail_lines(Path(row["job_dir"]) / "supervisor.log", 1)
+        detail = (last[0].strip()[:200] if last and last[0].strip() else "") or detail
+        applied = registry.set_status(row["id"], JobStatus.FAILED,
+                                      error="supervisor died" + (f": {detail}" if detail else ""))
+    if not applied:
         return False
     kill_groups(row["node_pgids"], grace=0.5)
     return True

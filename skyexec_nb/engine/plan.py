@@ -5,7 +5,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from skyexec_nb.model.config import dump_yaml
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Plan:
     @property
     def yaml(self) -> str:
         """The task as SkyPilot YAML."""
-        return yaml.safe_dump(self.config, sort_keys=False)
+        return dump_yaml(self.config)
 
     def _shown_yaml(self) -> str:
         """The YAML with secret env values masked (when the model's masking is available)."""
@@ -29,7 +29,7 @@ class Plan:
             from skyexec_nb.model.masking import mask_config
         except ImportError:  # pragma: no cover - model layer not there yet
             return self.yaml
-        return yaml.safe_dump(mask_config(self.config), sort_keys=False)
+        return dump_yaml(mask_config(self.config))
 
     def __repr__(self) -> str:
         return f"<Plan {self.name!r} {self.backend} cluster={self.cluster}>\n{self._shown_yaml()}"

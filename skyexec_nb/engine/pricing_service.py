@@ -322,3 +322,16 @@ class PriceService:
 
 def _noop(_: Any) -> None:
     return None
+
+
+_shared: PriceService | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_price_service() -> PriceService:
+    """The process-wide PriceService (created on first use): one worker for every view and magic."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = PriceService()
+        return _shared

@@ -9,7 +9,6 @@ import argparse
 import threading
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
@@ -29,6 +28,7 @@ from skyexec_nb.magics.options import (
     resource_args,
     task_args,
 )
+from skyexec_nb.model.config import dump_yaml
 from skyexec_nb.magics.remote_options import RemoteOptions, remote_args, remote_options, run_remote
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,18 +56,15 @@ def _usage(exc: Exception, options: dict[str, str] = _LAUNCH_OPTIONS) -> UsageEr
 
 
 def _optimizer_text(config: dict[str, Any]) -> str:
-    """SkyPilot's optimizer plan as text, computed off the main thread (planning imports sky)."""
-    try:
-        from skyexec_nb.engine.planning import optimizer_plan
-    except ImportError:
-        return "No optimizer plan: skyexec_nb.engine.planning is not available."
+    """SkyPilot's optimizer plan as text, from the price worker process (the kernel never
+    imports sky for it); the cell waits for it, as a dry run is asked for to be read."""
+    from skyexec_nb.engine.pricing_service import shared_price_service
+
+    answered = threading.Event()
     box: dict[str, Any] = {}
-    worker = threading.Thread(target=lambda: box.update(result=optimizer_plan(config)),
-                              name="skyexec-dryrun-plan", daemon=True)
-    worker.start()
-    worker.join()
-    result = box.get("result")
-    return result.text if result is not None else "No optimizer plan: the planner failed."
+    shared_price_service().plan(config, lambda result: (box.update(result=result), answered.set()))
+    answered.wait()
+    return box["result"].text
 
 
 @magics_class
@@ -207,10 +204,10 @@ class SkyLaunchMagics(Magics, Configurable):
 
         plan = self._launch(executor, cell, args, remote, dryrun=True)
         if args.yaml:
-            print(yaml.safe_dump(mask_config(plan.config), sort_keys=False), end="")
+            print(dump_yaml(mask_config(plan.config)), end="")
             return plan
         display(plan)
-        if plan.backend == "skypilot":
+        if plan.backend in ("skypilot", "jobs"):
             print(_optimizer_text(plan.config))
         return plan
 

@@ -110,9 +110,25 @@ def task_config(fields: Mapping[str, Any], name: str, run: str | None, envs: Map
     return config
 
 
+class _ScriptDumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line strings (setup/run scripts) as literal ``|`` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value.rstrip("\n") or value.endswith("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ScriptDumper.add_representer(str, _represent_str)
+
+
 def dump_yaml(config: Mapping[str, Any]) -> str:
-    """Safe YAML, keys in the order given."""
-    return yaml.safe_dump(dict(config), sort_keys=False)
+    """Safe YAML, keys in the order given; scripts as literal blocks (read back byte for byte).
+
+    PyYAML falls back to a quoted scalar where a block cannot hold the text exactly (e.g.
+    trailing spaces on a line), so the round trip is exact either way.
+    """
+    return yaml.dump(dict(config), Dumper=_ScriptDumper, sort_keys=False, allow_unicode=True)
 
 
 # --- YAML -> executor fields -----------------------------------------------------------------

@@ -10,19 +10,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-_shared: Any = None
-
-
 def shared_service() -> Any:
-    """The process-wide PriceService (created on first use), or None when pricing is unavailable."""
-    global _shared
-    if _shared is None:
-        try:
-            from skyexec_nb.engine.pricing_service import PriceService
-        except ImportError:
-            return None
-        _shared = PriceService()
-    return _shared
+    """The process-wide PriceService (see ``engine.pricing_service.shared_price_service``)."""
+    from skyexec_nb.engine.pricing_service import shared_price_service
+
+    return shared_price_service()
 
 
 def describe(answer: Any) -> str:

@@ -203,7 +203,7 @@ def test_wait_timeout_raises_and_repr():
     job = launch(SkyExecutor(), "sleep 30", name="slow")
     with pytest.raises(TimeoutError):
         job.wait(0.2)
-    assert re.fullmatch(rf"<Job {job.id} 'slow' local (INIT|RUNNING) \d+\.\ds>", repr(job))
+    assert re.fullmatch(rf"<Job {job.id} 'slow' local (INIT|PENDING|SETTING_UP|RUNNING) \d+\.\ds>", repr(job))
     assert job.cancel() and job.wait(10) is JobStatus.CANCELLED
     bundle = job._repr_mimebundle_()
     assert bundle["text/plain"].startswith(f"<Job {job.id} 'slow' local CANCELLED")
@@ -224,6 +224,22 @@ def test_dead_supervisor_fails_job_and_kills_nodes():
     os.kill(job.row()["supervisor_pid"], signal.SIGKILL)
     assert job.wait(15) is JobStatus.FAILED
     assert job.error.startswith("supervisor died")
+    wait_for(lambda: groups_gone(pgids), timeout=10)
+
+
+def test_supervisor_dying_on_a_cancel_ends_the_job_cancelled():
+    job = launch(SkyExecutor(), "echo up; sleep 300", name="cancel-then-die")
+    wait_for(lambda: "up" in job.logs())
+    pgids = job.row()["node_pgids"]
+    supervisor = job.row()["supervisor_pid"]
+    os.kill(supervisor, signal.SIGSTOP)  # it cannot act on the cancel ...
+    try:
+        assert job.cancel()
+        assert job.extra.get("cancel_requested")
+    finally:
+        os.kill(supervisor, signal.SIGKILL)  # ... and dies without ending the job
+    assert job.wait(15) is JobStatus.CANCELLED
+    assert job.error is None
     wait_for(lambda: groups_gone(pgids), timeout=10)
 
 

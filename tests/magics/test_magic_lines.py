@@ -121,15 +121,19 @@ def test_dryrun_with_skypilot_shows_the_optimizer_plan(ip: InteractiveShell, mon
                                                        capsys: pytest.CaptureFixture, recorded: Callable) -> None:
     import threading
 
-    from skyexec_nb.engine import planning
+    from skyexec_nb.engine import planning, pricing_service
 
     seen: dict[str, Any] = {}
 
-    def fake_plan(config: Any, **kwargs: Any) -> Any:
-        seen.update(config=config, main=threading.current_thread() is threading.main_thread())
-        return planning.PlanResult(ok=True, message="Chosen: aws m6i.2xlarge $0.38/hr", table="TABLE")
+    class FakeService:  # the plan comes from the price worker, answered on another thread
+        def plan(self, config: Any, callback: Callable[[Any], None]) -> None:
+            def answer() -> None:
+                seen.update(config=config, main=threading.current_thread() is threading.main_thread())
+                callback(planning.PlanResult(ok=True, message="Chosen: aws m6i.2xlarge $0.38/hr", table="TABLE"))
 
-    monkeypatch.setattr(planning, "optimizer_plan", fake_plan)
+            threading.Thread(target=answer).start()
+
+    monkeypatch.setattr(pricing_service, "_shared", FakeService())
     ip.run_cell_magic("skylaunch", "--dryrun --backend skypilot --cpus 8 --name p", "echo\n")
     out = capsys.readouterr().out
     assert "nothing launched" in out and "TABLE\nChosen: aws m6i.2xlarge" in out
