@@ -307,8 +307,8 @@ PICKER: list[Cell] = [
         """
         ## Save it for `sky launch`
 
-        **Save as YAML** writes the real task (secrets included): `sky launch -c mycluster train.yaml`
-        accepts it. Loading it back gives the same executor.
+        **Save as YAML** writes the real task (secrets included) for `sky launch -c mycluster
+        train.yaml`. Loading it back gives the same executor.
         """
     ),
     checked(
@@ -326,10 +326,38 @@ PICKER: list[Cell] = [
     ),
     md(
         """
+        And SkyPilot itself reads it as a task: `sky.Task.from_yaml`, the loader behind `sky launch`,
+        run in a separate Python process so that this notebook never waits for `import sky`
+        (seconds):
+        """
+    ),
+    checked(
+        """
+        import subprocess
+        import sys
+
+        load_with_skypilot = '''
+        import sys, sky
+        task = sky.Task.from_yaml(sys.argv[1])
+        (res,) = task.resources
+        print(task.name, task.num_nodes, res.accelerators, res.use_spot, sorted(res.ports))
+        print("secret passed unchanged:", task.envs["WANDB_API_KEY"] == "abc123")
+        '''
+        print(subprocess.run([sys.executable, "-c", load_with_skypilot, str(saved)],
+                             capture_output=True, text=True, check=True).stdout, end="")
+        """,
+        """
+        train 1 {'H100': 8} True ['6006', '8888']
+        secret passed unchanged: True
+        """,
+    ),
+    md(
+        """
         ## Launching from the form
 
-        Back to resources this machine has, a command, then **Launch** (here: the same action
-        called from Python). The job's live panel appears under the form.
+        Back to resources this machine has, a command, then **Launch**. Here the button is
+        clicked from code (`launch_button.click()`, what a click in the browser does); the job's
+        live panel appears under the form and the job is kept in `picker.job`.
         """
     ),
     code(
@@ -339,7 +367,8 @@ PICKER: list[Cell] = [
         executor.env_vars = {"GREETING": "hello from the picker"}
         picker.command.value = 'echo "$GREETING"'
         picker.name.value = "from-picker"
-        picker_job = picker.launch()
+        picker.launch_button.click()
+        picker_job = picker.job
         """
     ),
     checked(
@@ -716,7 +745,7 @@ CLOUDS: list[Cell] = [
             try:
                 with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)) as conn:
                     rows = conn.execute(
-                        "SELECT value FROM config WHERE key LIKE 'enabled_clouds_%compute'"
+                        "SELECT value FROM config WHERE key LIKE 'enabled_clouds_%compute%'"
                     ).fetchall()
             except sqlite3.Error:
                 return []

@@ -9,7 +9,8 @@ from skyexec_nb.engine.backends import check_backend_name, get_backend
 from skyexec_nb.engine.job import Job
 from skyexec_nb.engine.plan import Plan
 from skyexec_nb.engine.registry import get_registry
-from skyexec_nb.engine.settings import get_settings
+from skyexec_nb.engine.settings import AUTO, get_settings
+from skyexec_nb.engine.sky_state import auto_backend
 from skyexec_nb.model.errors import FieldError
 
 APP_PREFIX = "skyexec_nb"
@@ -66,7 +67,9 @@ def launch(
         executor: A SkyExecutor (anything with ``to_config`` and its launch fields).
         command: A bash script (cell body) or an argv list.
         name: Job name (default: the command's first word, or 'job').
-        backend: "local", "skypilot" or "jobs" (default ``settings.default_backend``).
+        backend: "local", "skypilot", "jobs", or "auto" ("skypilot" when SkyPilot's ``sky check``
+            enabled a cloud, else "local"); default ``settings.default_backend`` (itself "auto"
+            unless configured).
         env: Extra environment variables for the task.
         dryrun: Record and start nothing; return a :class:`Plan`.
 
@@ -76,7 +79,10 @@ def launch(
     Raises:
         FieldError: bad executor fields, name, backend or command (nothing recorded or started).
     """
-    backend = check_backend_name(backend or get_settings().default_backend)
+    backend = backend or get_settings().default_backend
+    if backend == AUTO:
+        backend = auto_backend()
+    backend = check_backend_name(backend)
     name = _check_name(name or default_name(command))
     cmd = command if isinstance(command, str) else [str(a) for a in command]
     config = executor.to_config(name, cmd=cmd, env_vars=dict(env) if env else None)

@@ -217,6 +217,31 @@ def candidates(config: Mapping[str, Any]) -> list[Candidate]:
     return out
 
 
+def launched_config(config: Mapping[str, Any], launched: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
+    """A task config pricing the instance a backend launched (``extra['launched']``), or None.
+
+    ``launched`` holds ``cloud``, ``region`` and, when known, ``instance_type``, ``accelerators``,
+    ``use_spot`` and ``num_nodes`` (the skypilot backend records them from the cluster handle, the
+    jobs backend from the managed-job queue). Without a cloud there is nothing more precise to price.
+    """
+    if not isinstance(launched, Mapping) or not launched.get("cloud") or str(launched["cloud"]) in ("-", "None"):
+        return None
+    region = launched.get("region")
+    base = dict(config.get("resources") or {})
+    resources: dict[str, Any] = {"infra": str(launched["cloud"]).lower() + (f"/{region}" if region and region != "-" else "")}
+    if launched.get("instance_type"):
+        resources["instance_type"] = launched["instance_type"]
+    accelerators = launched.get("accelerators")
+    if accelerators:
+        resources["accelerators"] = dict(accelerators) if isinstance(accelerators, Mapping) else accelerators
+    elif not launched.get("instance_type") and base.get("accelerators"):
+        resources["accelerators"] = base["accelerators"]
+    spot = launched.get("use_spot")
+    resources["use_spot"] = bool(base.get("use_spot")) if spot is None else bool(spot)
+    nodes = launched.get("num_nodes") or config.get("num_nodes") or 1
+    return {"num_nodes": nodes, "resources": resources}
+
+
 # ------------------------------------------------------------------------------------- catalog
 
 def catalog_dir() -> Path:

@@ -128,7 +128,7 @@ def price_candidate(cand: Candidate, num_nodes: int, available: list[str]) -> pr
         try:
             found, reason = _cloud_rows(cand, name, num_nodes)
         except Exception as exc:  # a cloud's catalog that cannot be read: say so, try the others
-            found, reason = [], f"{name}: {one_line_error(exc)}"
+            found, reason = [], f"the {name} catalog cannot be read ({one_line_error(exc)})"
         rows += found
         if reason:
             reasons.append(reason)

@@ -2,8 +2,9 @@
 
 A Python job gets a *bundle*, a directory under ``<state_dir>/bundles/<key>/`` holding
 ``body.py`` (the cell, byte for byte), ``spec.json`` (names to pull), ``push.pkl`` (pushed
-variables, see :mod:`~skyexec_nb.engine.payload`) and ``runner.py`` (a copy of
-:mod:`~skyexec_nb.engine.remote_runner`). The bundle reaches the nodes through the task's
+variables) and ``runner.py`` (a copy of :mod:`~skyexec_nb.engine.remote_runner`); see
+:func:`~skyexec_nb.engine.payload.make_bundle`, and :func:`~skyexec_nb.engine.payload.prune_bundles`
+for when bundles are deleted (every remote launch prunes first). The bundle reaches the nodes through the task's
 ``file_mounts`` at ``~/.skyexec_nb_bundles/<key>`` and the task's ``run`` is one line starting the
 runner there. Pulled values come back:
 
@@ -14,7 +15,9 @@ runner there. Pulled values come back:
   It needs the job's SkyPilot job id in ``job.extra`` (see :func:`_sky_job_id`), a cluster still
   UP, and ``cloudpickle`` importable by the node's ``python3`` (setup installs it if missing).
 
-The registry row's ``extra["remote"]`` records ``{"bundle", "pull", "kind"}``.
+The registry row's ``extra["remote"]`` records ``{"bundle", "pull", "kind"}``. While the kernel
+that launched a job lives, a remote exception (or a ``--pull`` that failed) becomes the job's
+one-line ``error``, shown by the launch panel above the log that holds the remote traceback.
 """
 from __future__ import annotations
 
@@ -24,14 +27,16 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping
 
 from skyexec_nb.engine import remote_runner
-from skyexec_nb.engine.payload import PayloadError, check_names, read_payload, write_payload
+from skyexec_nb.engine.payload import (PayloadError, bundle_root, check_pull, make_bundle, prune_bundles,
+                                       read_payload)
 from skyexec_nb.engine.status import JobStatus
 from skyexec_nb.model.errors import SkyExecError
 
@@ -61,52 +66,16 @@ class ResultError(SkyExecError, RuntimeError):
     """The job gave no result: it was cancelled, failed outside the code, or a pull failed."""
 
 
-def bundle_root() -> Path:
-    """``<state_dir>/bundles``."""
-    from skyexec_nb.engine.settings import get_settings
-
-    return get_settings().state_path / "bundles"
+class PullError(ResultError):
+    """The code ran, but a ``--pull`` variable was never set or cannot be serialized."""
 
 
-def make_bundle(body: str | bytes, push: Mapping[str, Any] | None = None, pull: Sequence[str] = (),
-                *, kind: str = "cell", shared_push: Path | None = None, limit_mb: float | None = None,
-                labels: Mapping[str, str] | None = None) -> Path:
-    """Write a job's bundle; returns its directory (removed again if a variable is refused).
-
-    Args:
-        body: The Python source, kept byte for byte (str is written as UTF-8).
-        push: Variables to define before the body runs (merged after ``shared_push``).
-        pull: Names the head node sends back.
-        kind: "cell" (result is a dict) or "function" (result is ``__skx_return__``).
-        shared_push: An already written payload file to hard-link (sweeps share one).
-        limit_mb: Payload limit (default ``settings.max_payload_mb``).
-        labels: How errors name a push variable (default ``--push <name>``).
-
-    Raises:
-        PayloadError: a variable cannot be serialized or the payload is over the limit.
-    """
-    path = bundle_root() / uuid.uuid4().hex[:16]
-    (path / "out").mkdir(parents=True)
+def prune_quietly() -> None:
+    """:func:`~skyexec_nb.engine.payload.prune_bundles`; a failure never stops a launch."""
     try:
-        (path / "body.py").write_bytes(body.encode("utf-8") if isinstance(body, str) else body)
-        (path / "spec.json").write_text(json.dumps({"pull": list(pull), "kind": kind}))
-        shutil.copyfile(remote_runner.__file__, path / "runner.py")
-        if shared_push is not None:
-            _link(shared_push, path / "push.pkl")
-        if push:
-            write_payload(path / ("values.pkl" if shared_push else "push.pkl"), push,
-                          limit_mb=limit_mb, labels=labels)
-    except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
-        raise
-    return path
-
-
-def _link(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+        prune_bundles()
+    except (OSError, sqlite3.Error):
+        pass
 
 
 def run_command(bundle: Path, backend: str) -> str:
@@ -120,10 +89,12 @@ def run_command(bundle: Path, backend: str) -> str:
 
 def launch_bundle(executor: Any, bundle: Path, *, name: str, backend: str | None = None,
                   env: Mapping[str, str] | None = None, dryrun: bool = False,
-                  extra: Mapping[str, Any] | None = None) -> Any:
+                  extra: Mapping[str, Any] | None = None,
+                  on_values: Callable[[Any], None] | None = None) -> Any:
     """Launch a job running ``bundle`` on ``executor``; returns the Job (a Plan when dryrun).
 
-    The bundle is removed if the launch is refused (nothing recorded) or a dry run.
+    The bundle is removed if the launch is refused (nothing recorded) or a dry run. The job is
+    watched with :func:`on_result` (``on_values`` gets its result when it succeeds).
     """
     from skyexec_nb.engine.launcher import launch
     from skyexec_nb.engine.registry import get_registry
@@ -145,20 +116,39 @@ def launch_bundle(executor: Any, bundle: Path, *, name: str, backend: str | None
         return job
     spec = json.loads((bundle / "spec.json").read_text())
     get_registry().update(job.id, remote={"bundle": str(bundle), **spec}, **(extra or {}))
+    on_result(job, on_values)
     return job
 
 
 def launch_python(executor: Any, body: str | bytes, *, push: Mapping[str, Any] | None = None,
                   pull: Iterable[str] = (), name: str = "python", backend: str | None = None,
-                  env: Mapping[str, str] | None = None, dryrun: bool = False) -> Any:
+                  env: Mapping[str, str] | None = None, dryrun: bool = False,
+                  on_values: Callable[[dict[str, Any]], None] | None = None) -> Any:
     """Run a Python cell body on ``executor``'s nodes; returns its Job at once.
 
+    ``on_values({name: value})`` is called (off the kernel's thread) when the job succeeds.
+
     Raises:
-        PayloadError: a bad pull name, or a push variable refused (nothing launched or recorded).
+        PayloadError: a bad ``pull`` name or one the body never sets, ``pull`` with managed jobs,
+            or a push variable refused (nothing launched or recorded).
         FieldError: bad executor, name or backend (nothing launched or recorded).
     """
-    bundle = make_bundle(body, push, check_names(pull, "--pull"))
-    return launch_bundle(executor, bundle, name=name, backend=backend, env=env, dryrun=dryrun)
+    pull = check_pull(body, pull, push or ())
+    check_backend_pulls(backend, pull)
+    prune_quietly()
+    bundle = make_bundle(body, push, pull)
+    return launch_bundle(executor, bundle, name=name, backend=backend, env=env, dryrun=dryrun,
+                         on_values=on_values)
+
+
+def check_backend_pulls(backend: str | None, pull: Iterable[str]) -> None:
+    """Refuse ``pull`` names with managed jobs (``jobs``), which cannot send variables back."""
+    from skyexec_nb.engine.settings import get_settings
+
+    names = list(pull)
+    if names and (backend or get_settings().default_backend) == "jobs":
+        raise PayloadError(f"--pull {names[0]}: managed jobs (--backend jobs) cannot send variables back; "
+                           "write results to a bucket in file_mounts, or use --backend skypilot")
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -215,37 +205,46 @@ def result(job: Any, timeout: float | None = None) -> Any:
     if meta.get("kind") == "exception":
         raise RemoteError(job.id, meta, values.get("__exception__"))
     if not meta.get("ok"):
-        raise ResultError(f"Job {job.id}: {meta.get('error')}")
+        raise PullError(f"Job {job.id}: {meta.get('error')}")
     if info.get("kind") == "function":
         return values.get("__skx_return__")
     return values
 
 
-def on_result(job: Any, callback: Callable[[Any], None]) -> Callable[[], None]:
-    """When ``job`` ends, call ``callback(result)`` if it succeeded, else record why in ``job.error``.
+def on_result(job: Any, callback: Callable[[Any], None] | None = None) -> Callable[[], None]:
+    """When ``job`` ends, call ``callback(result)`` if it succeeded, and record why it failed.
 
-    The result is fetched off the monitor thread (a SkyPilot download takes seconds); a failure
-    (remote exception, ``--pull`` of a name never set) becomes the job's one-line ``error``, which
-    the launch panel shows. Returns the unsubscribe function.
+    The result is fetched off the monitor thread (a SkyPilot download takes seconds), only when
+    the job FAILED or a ``callback`` waits for it. A remote exception, a ``--pull`` the code
+    never set, or a pull that failed becomes the job's one-line ``error``, which the launch panel
+    shows (the remote traceback is in the log below it). Returns the unsubscribe function.
     """
     from skyexec_nb.engine.backends.base import one_line
     from skyexec_nb.engine.registry import get_registry
 
     fired = threading.Lock()
+    unsubscribe: Callable[[], None] = lambda: None  # noqa: E731 - replaced below
 
-    def fetch() -> None:
+    def fetch(status: JobStatus) -> None:
         try:
             value = result(job, 0)
-        except (RemoteError, ResultError) as exc:
-            if job.status is not JobStatus.CANCELLED:
-                text = f"{exc.ename}: {exc.evalue}" if isinstance(exc, RemoteError) else str(exc)
-                get_registry().update(job.id, error=one_line(text))
-            return
-        callback(value)
+        except RemoteError as exc:
+            get_registry().update(job.id, error=one_line(f"{exc.ename}: {exc.evalue}"))
+        except ResultError as exc:  # keep the backend's own error unless the code ran
+            if isinstance(exc, PullError) or status is JobStatus.SUCCEEDED:
+                get_registry().update(job.id, error=one_line(str(exc)))
+        else:
+            if callback is not None:
+                callback(value)
 
     def changed(_job: Any = None) -> None:
-        if job.done() and fired.acquire(blocking=False):
-            threading.Thread(target=fetch, name=f"skyexec-nb-result-{job.id}", daemon=True).start()
+        status = job.status
+        if not status.is_terminal or not fired.acquire(blocking=False):
+            return
+        unsubscribe()
+        if status is JobStatus.FAILED or (status is JobStatus.SUCCEEDED and callback is not None):
+            threading.Thread(target=fetch, args=(status,), name=f"skyexec-nb-result-{job.id}",
+                             daemon=True).start()
 
     unsubscribe = job.on_change(changed)
     changed()
@@ -256,9 +255,13 @@ def on_result(job: Any, callback: Callable[[Any], None]) -> Callable[[], None]:
 class RemoteFunction:
     """A function that runs as a job: calling it returns its Job at once (see :func:`remote`)."""
 
-    def __init__(self, fn: Callable[..., Any], executor: Any, **launch_options: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], executor: Any, max_parallel: int | None = None,
+                 **launch_options: Any) -> None:
+        from skyexec_nb.engine.sweep import group_env
+
+        group_env("check", max_parallel)  # a bad max_parallel is refused at decoration
         functools.update_wrapper(self, fn)
-        self.fn, self.executor = fn, executor
+        self.fn, self.executor, self.max_parallel = fn, executor, max_parallel
         self.launch_options = launch_options
 
     def _bundle(self, args: tuple, kwargs: dict, shared: Path | None = None) -> Path:
@@ -281,15 +284,19 @@ class RemoteFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Launch one job running ``fn(*args, **kwargs)``; returns its Job."""
+        prune_quietly()
         return self._launch(self._bundle(args, kwargs))
 
     def map(self, iterable: Iterable[Any], max_parallel: int | None = None) -> list[Any]:
-        """Launch one job per item (``fn(item)``), at most ``max_parallel`` running at once."""
+        """Launch one job per item (``fn(item)``), at most ``max_parallel`` running at once
+        (default: the decorator's ``max_parallel``); returns the Jobs in item order."""
         from skyexec_nb.engine.sweep import build_all, group_env, launch_all, shared_payload
 
         items = list(iterable)
+        max_parallel = self.max_parallel if max_parallel is None else max_parallel
         group = uuid.uuid4().hex[:12]
         env = group_env(group, max_parallel)
+        prune_quietly()
         shared = shared_payload({"__skx_fn__": self.fn},
                                 {"__skx_fn__": f"remote function {self._name()}"})
         try:  # the bundles hold hard links (or copies) of the shared function payload
@@ -304,10 +311,12 @@ class RemoteFunction:
 
 
 def remote(executor: Any, **launch_options: Any) -> Callable[[Callable[..., Any]], RemoteFunction]:
-    """Decorator: ``@remote(executor, backend=..., name=..., env=...)`` makes ``fn(...)`` launch a job.
+    """Decorator: ``@remote(executor, backend=..., name=..., env=..., max_parallel=...)`` makes
+    ``fn(...)`` launch a job.
 
     Calling the decorated function returns a Job at once; ``result(job)`` (``job.result()``)
-    gives its return value or raises its exception. Arguments and the return value travel with
+    gives its return value or raises its exception. ``fn.map(items)`` launches one job per item,
+    at most ``max_parallel`` running at once. Arguments and the return value travel with
     cloudpickle (functions defined in the notebook travel by value).
     """
     if callable(executor) and not hasattr(executor, "to_config"):
@@ -321,4 +330,5 @@ def _job_name(text: str) -> str:
 
 
 __all__ = ["remote", "RemoteFunction", "result", "on_result", "launch_python", "RemoteError",
-           "ResultError", "PayloadError", "make_bundle", "launch_bundle"]
+           "ResultError", "PullError", "PayloadError", "bundle_root", "make_bundle", "launch_bundle",
+           "prune_bundles"]

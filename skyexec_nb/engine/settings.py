@@ -8,6 +8,10 @@ from traitlets import Float, HasTraits, Integer, TraitError, Unicode, default, v
 
 from skyexec_nb.engine.backends import BACKEND_NAMES
 
+AUTO = "auto"
+BACKEND_SETTINGS: tuple[str, ...] = (AUTO, *BACKEND_NAMES)
+"""Values ``default_backend`` accepts: a backend name, or "auto"."""
+
 
 def _positive(field: str, value: float) -> float:
     if value <= 0:
@@ -15,11 +19,30 @@ def _positive(field: str, value: float) -> float:
     return value
 
 
+class _BackendSetting(Unicode):
+    """A backend name, or "auto", which reads as the backend it resolves to *now*.
+
+    "auto" is stored as given (see :meth:`Settings.configured_backend`); every read resolves it
+    with :func:`skyexec_nb.engine.sky_state.auto_backend` ("skypilot" once ``sky check``
+    enabled a cloud, else "local"), so a cloud enabled later is used by the next launch.
+    """
+
+    def get(self, obj: HasTraits, cls: type | None = None) -> str | None:
+        value = super().get(obj, cls)
+        if value == AUTO:
+            from skyexec_nb.engine.sky_state import auto_backend
+
+            return auto_backend()
+        return value
+
+
 class Settings(HasTraits):
     """Where state lives and how the engine polls, cancels and shows logs."""
 
     state_dir = Unicode(help="Registry and job directories (env SKYEXEC_NB_HOME, default ~/.skyexec_nb).")
-    default_backend = Unicode("local", help="Backend used when launch() gets none.")
+    default_backend = _BackendSetting(AUTO, help="Backend used when launch() gets none: local, "
+                                      "skypilot, jobs, or auto (skypilot when `sky check` enabled a "
+                                      "cloud, else local); reads as the resolved backend.")
     log_tail_lines = Integer(2000, help="Lines of log a view shows at most.")
     poll_interval = Float(0.2, help="Seconds between monitor polls of the registry.")
     cancel_grace = Float(5.0, help="Seconds between SIGTERM and SIGKILL on cancel.")
@@ -40,8 +63,8 @@ class Settings(HasTraits):
     @validate("default_backend")
     def _check_backend(self, proposal: dict) -> str:
         value = proposal["value"]
-        if value not in BACKEND_NAMES:
-            raise TraitError(f"Invalid default_backend: one of {', '.join(BACKEND_NAMES)}. Found: {value!r}")
+        if value not in BACKEND_SETTINGS:
+            raise TraitError(f"Invalid default_backend: one of {', '.join(BACKEND_SETTINGS)}. Found: {value!r}")
         return value
 
     @validate("log_tail_lines")
@@ -65,6 +88,11 @@ class Settings(HasTraits):
     @validate("max_payload_mb")
     def _check_payload(self, proposal: dict) -> int:
         return int(_positive("max_payload_mb", proposal["value"]))
+
+    @property
+    def configured_backend(self) -> str:
+        """``default_backend`` as configured ("auto" stays "auto")."""
+        return self._trait_values.get("default_backend", AUTO)
 
     @property
     def state_path(self) -> Path:

@@ -86,8 +86,7 @@ def group_env(group: str, max_parallel: int | None) -> dict[str, str]:
 
 def shared_payload(values: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> Path:
     """Write variables shared by many jobs once; returns the file (its directory is temporary)."""
-    from skyexec_nb.engine.payload import write_payload
-    from skyexec_nb.engine.remote import bundle_root
+    from skyexec_nb.engine.payload import bundle_root, write_payload
 
     folder = bundle_root() / f"shared-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
@@ -230,10 +229,11 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
 
     Raises:
         ValueError: empty/malformed grid, too many jobs without ``yes``, push/pull without
-            python, or a refused variable (``PayloadError``); nothing is launched or recorded.
+            python, a pull name the command never sets, or a refused variable (``PayloadError``);
+            nothing is launched or recorded.
     """
-    from skyexec_nb.engine.remote import launch_bundle, make_bundle
-    from skyexec_nb.engine.payload import check_names
+    from skyexec_nb.engine.payload import check_names, check_pull
+    from skyexec_nb.engine.remote import check_backend_pulls, launch_bundle, make_bundle, prune_quietly
 
     combos = combinations(check_grid(grid))
     check_size(len(combos), yes)
@@ -252,8 +252,10 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
         return {**(env or {}), **{k: str(v) for k, v in values.items()}, **genv}
 
     if python:
-        pull = check_names(pull, "--pull")
         check_names(combos[0], "--sweep")
+        pull = check_pull(command, pull, [*(push or {}), *combos[0]])
+        check_backend_pulls(backend, pull)
+        prune_quietly()
         shared = shared_payload(push) if push else None
         try:
             bundles = build_all(combos, lambda values: make_bundle(

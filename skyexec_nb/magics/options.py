@@ -114,7 +114,8 @@ def parse_line(magic_func: Callable[..., Any], line: str, *, cell: bool = False)
     args, extra = parser.parse_known_args(split_line(line))
     if extra:
         kind = "option" if extra[0].startswith("-") else "argument"
-        raise UsageError(f"Unknown {kind} {extra[0]!r}: see {'%%' if cell else '%'}{parser.prog}? for what is allowed")
+        magic = ("%%" if cell else "%") + parser.prog.lstrip("%")
+        raise UsageError(f"Unknown {kind} {extra[0]!r}: see {magic}? for what is allowed")
     return args
 
 

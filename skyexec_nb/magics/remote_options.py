@@ -7,8 +7,8 @@ Pure helpers the magic calls (it only parses and dispatches)::
         args = parse_line(self.skylaunch, line, cell=True)
         opts = remote_options(args)   # UsageError (one line) on bad input
         if opts.active:
-            job_or_sweep = run_remote(executor, cell, opts, self.shell.user_ns,
-                                      name=args.name, backend=args.backend, dryrun=...)
+            job_or_sweep = run_remote(executor, cell, opts, self.shell.user_ns, name=args.name,
+                                      backend=args.backend, dryrun=..., background_pull=not args.wait)
 
 Every user error is a one-line ``UsageError``; nothing is launched or recorded then.
 """
@@ -122,21 +122,21 @@ def pushed_values(opts: RemoteOptions, user_ns: MutableMapping[str, Any]) -> dic
     return {name: user_ns[name] for name in opts.push}
 
 
-def attach_pull(job: Any, names: list[str], user_ns: MutableMapping[str, Any]) -> Callable[[], None]:
-    """When ``job`` succeeds, set the pulled ``names`` in ``user_ns``; on failure the job's error says why."""
-    from skyexec_nb.engine.remote import on_result
-
-    return on_result(job, lambda values: user_ns.update({n: values[n] for n in names if n in values}))
+def pull_into(names: list[str], user_ns: MutableMapping[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """The callback that sets the pulled ``names`` in the notebook's namespace."""
+    return lambda values: user_ns.update({n: values[n] for n in names if n in values})
 
 
 def run_remote(executor: Any, cell: str, opts: RemoteOptions, user_ns: MutableMapping[str, Any], *,
                name: str | None = None, backend: str | None = None, env: dict[str, str] | None = None,
-               dryrun: bool = False) -> Any:
+               dryrun: bool = False, background_pull: bool = True) -> Any:
     """Launch the cell as remote Python and/or a sweep; returns a Job, a Sweep, or a Plan (dryrun).
 
-    A Python cell with ``--pull`` fills the notebook's variables when its job succeeds (a sweep's
-    pulled values come from ``sweep.results()``). With ``dryrun`` and ``--sweep`` the Plan is the
-    first job's. Raises UsageError (one line) for every refusal; nothing is launched then.
+    With ``background_pull`` a Python cell's ``--pull`` variables are set in ``user_ns`` when its
+    job succeeds (off the kernel's thread; a failure is the job's ``error``); without it the
+    caller pulls (``--wait``). A sweep's pulled values come from ``sweep.results()``. With
+    ``dryrun`` and ``--sweep`` the Plan is the first job's. Raises UsageError (one line) for every
+    refusal; nothing is launched then.
     """
     from skyexec_nb.engine import remote, sweep
 
@@ -156,10 +156,8 @@ def run_remote(executor: Any, cell: str, opts: RemoteOptions, user_ns: MutableMa
             from skyexec_nb.engine.launcher import launch
 
             return launch(executor, cell, name=name, backend=backend, env=env, dryrun=dryrun)
-        job = remote.launch_python(executor, cell, push=push, pull=opts.pull, name=name or "python",
-                                   backend=backend, env=env, dryrun=dryrun)
+        on_values = pull_into(opts.pull, user_ns) if opts.pull and background_pull else None
+        return remote.launch_python(executor, cell, push=push, pull=opts.pull, name=name or "python",
+                                    backend=backend, env=env, dryrun=dryrun, on_values=on_values)
     except ValueError as exc:  # PayloadError, FieldError, grid errors: nothing was launched
         raise UsageError(str(exc).strip().splitlines()[0]) from None
-    if opts.pull and not dryrun:
-        attach_pull(job, opts.pull, user_ns)
-    return job

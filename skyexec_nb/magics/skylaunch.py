@@ -147,7 +147,7 @@ class SkyLaunchMagics(Magics, Configurable):
     # ------------------------------------------------------------------ %%skylaunch
 
     @cell_magic
-    @magic_arguments()
+    @magic_arguments(name="%skylaunch")  # the help's usage line then reads %%skylaunch
     @resource_args
     @cluster_args
     @task_args
@@ -156,6 +156,8 @@ class SkyLaunchMagics(Magics, Configurable):
     def skylaunch(self, line: str, cell: str) -> Any:
         """Run the cell (a bash script, exactly as written) as a job.
 
+        With --python the cell is Python run on the node(s) (--push/--pull carry variables);
+        with --sweep one job per combination of values.
         Options set SkyExecutor fields (``--executor NAME`` starts from a copy of NAME).
         ``$var``/``{var}`` are expanded in this option line only, never in the cell.
         Without --wait the cell returns at once and shows the live launch panel.
@@ -174,7 +176,7 @@ class SkyLaunchMagics(Magics, Configurable):
             if args.out:
                 self.shell.user_ns[args.out] = plan
             return None
-        launched = self._launch(executor, cell, args, remote)
+        launched = self._launch(executor, cell, args, remote, background_pull=not args.wait)
         if args.out:
             self.shell.user_ns[args.out] = launched
         if not args.wait:
@@ -186,14 +188,17 @@ class SkyLaunchMagics(Magics, Configurable):
         return launched
 
     def _launch(self, executor: SkyExecutor, cell: str, args: argparse.Namespace, remote: RemoteOptions,
-                dryrun: bool = False) -> Any:
-        """Dispatch to the engine: a Job (a Sweep with --sweep; a Plan when ``dryrun``)."""
+                dryrun: bool = False, background_pull: bool = False) -> Any:
+        """Dispatch to the engine: a Job (a Sweep with --sweep; a Plan when ``dryrun``).
+
+        With ``background_pull`` a Python cell's ``--pull`` variables arrive when its job succeeds.
+        """
         from skyexec_nb.engine.launcher import launch
 
         try:
             if remote.active:
                 return run_remote(executor, cell, remote, self.shell.user_ns, name=args.name,
-                                  backend=args.backend, dryrun=dryrun)
+                                  backend=args.backend, dryrun=dryrun, background_pull=background_pull)
             return launch(executor, cell, name=args.name, backend=args.backend, dryrun=dryrun)
         except ValueError as exc:  # FieldError / a backend's precheck: nothing was recorded
             raise _usage(exc) from None

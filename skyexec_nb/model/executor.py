@@ -83,7 +83,13 @@ class SkyExecutor(HasTraits):
         self.job_name: str | None = None
         self.job_dir: str | None = None
         self._workdir: str | None = None
-        super().__init__(**fields)
+        super().__init__()
+        # One assignment at a time, in declaration order (traitlets' keyword init cross-validates
+        # in the order of a set, which changes between processes): a conflict is always reported
+        # on the later field of the pair (infra, not cloud; gpus_per_node, not gpus).
+        for name in v.FIELD_PARSERS:
+            if name in fields:
+                setattr(self, name, fields[name])
 
     @default("env_vars")
     def _default_env_vars(self) -> dict[str, str]:

@@ -118,6 +118,7 @@ class LaunchPanel(widgets.VBox):
         self.error_line = widgets.HTML()
         self.error_line.add_class("skx-error")
         self._action_error = ""
+        self._read_error = ""
         self.log_pane = LogPane(LogTail(getattr(job, "log_path", None), tail_lines or get_settings().log_tail_lines))
         self.endpoints = EndpointLinks(job)
         self.cost = CostLine(job, price_service) if getattr(job, "backend", None) in COST_BACKENDS else None
@@ -214,11 +215,11 @@ class LaunchPanel(widgets.VBox):
             facts = snapshot(self.job)
             facts["status"] = JobStatus(str(facts["status"]))
         except Exception as exc:  # registry unreadable: say so, keep the last state
-            self._action_error = f"Could not read the job status: {exc}"
+            self._read_error = f"Could not read the job status: {' '.join(str(exc).split())}"
         else:
-            self._facts, self._status = facts, facts["status"]
+            self._facts, self._status, self._read_error = facts, facts["status"], ""
         self.badge.set_status(self._status)
-        self.error_line.value = error_html(self._action_error or failure_text(self._facts))
+        self.error_line.value = error_html(self._action_error or self._read_error or failure_text(self._facts))
 
     def _update_header(self) -> None:
         job = self.job
@@ -241,7 +242,7 @@ class LaunchPanel(widgets.VBox):
         """Endpoint links (probed at most ~1/s) and the cost estimate, from the last snapshot."""
         self.endpoints.update(self._facts, terminal)
         if self.cost is not None:
-            self.cost.update(elapsed_of(self._facts), terminal)
+            self.cost.update(elapsed_of(self._facts), terminal, self._facts.get("extra"))
 
     def show_log_location(self) -> None:
         """Show the full log's path, as a ``/files/`` link when the Jupyter server can serve it."""

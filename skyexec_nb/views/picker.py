@@ -92,6 +92,7 @@ class ResourcePicker(widgets.VBox):
         executor.observe(self._executor_changed)
         self.name.observe(lambda _: self.yaml.refresh(), "value")
         self.command.observe(self._command_changed, "value")
+        self.backend.observe(lambda _: self._validity_changed(), "value")
         super().__init__([main, self.advanced, self.name, self.command, self.price, self.yaml,
                           widgets.HBox([self.launch_button, self.plan_button, self.launch_message]),
                           self.plan_output, self.panels])

@@ -28,7 +28,8 @@ class FieldSpec:
     Attributes:
         name: the trait.
         label: what the user reads.
-        kind: ``text``, ``number``, ``textarea``, ``checkbox``, ``dropdown`` or ``combobox``.
+        kind: ``text``, ``number``, ``textarea``, ``checkbox``, ``dropdown``, ``combobox`` or
+            ``mapping`` (a name, or a ``{key: value, ...}`` YAML flow mapping).
         advanced: shown in the "Advanced" section.
         listy: comma-separated text becomes a list (SkyPilot alternatives / several ports).
         options: dropdown/combobox choices, or a callable returning them (read lazily).
@@ -56,6 +57,8 @@ class FieldSpec:
             return str(raw) if text else None
         if not text:
             return None
+        if self.kind == "mapping":
+            return _flow_mapping(text)
         parts = [p.strip() for p in text.split(",")] if self.listy and "," in text else None
         if parts is not None:
             return [_number(p) if self.kind == "number" else p for p in parts]
@@ -71,7 +74,23 @@ class FieldSpec:
             return ""
         if isinstance(value, (list, tuple)):
             return ", ".join(str(v) for v in value)
+        if isinstance(value, dict):
+            import yaml
+
+            return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
         return str(value)
+
+
+def _flow_mapping(text: str) -> Any:
+    """``"{a: 1}"`` -> ``{"a": 1}``; other text (or YAML that does not parse) unchanged for the model to judge."""
+    if not text.startswith("{"):
+        return text
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
 def _number(text: str) -> Any:
@@ -130,6 +149,8 @@ ADVANCED_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("idle_minutes_to_autostop", "Idle minutes to autostop", "number", advanced=True),
     FieldSpec("retry_until_up", "Retry until up", "checkbox", advanced=True),
     FieldSpec("torchrun_nproc_per_node", "torchrun nproc per node", "number", advanced=True),
+    FieldSpec("job_recovery", "Job recovery (managed jobs)", "mapping", advanced=True,
+              placeholder="FAILOVER or {strategy: FAILOVER, max_restarts_on_errors: 3}"),
 )
 ALL_FIELDS = MAIN_FIELDS + ADVANCED_FIELDS
 

@@ -8,7 +8,11 @@ Fixtures:
 - ``page``: a fresh page per test; a screenshot is saved under ``test-artifacts/`` when the test
   ends, passed or failed.
 
-Missing Chromium or Playwright makes the tests *skip with the reason* (never a silent pass).
+Missing Chromium or Playwright makes the tests *skip with the reason and what to install*
+(never a silent pass). A Chromium that is installed but does not start is an error, not a skip.
+
+The server's SkyPilot runtime dir holds the small offline catalog of ``tests/catalog_fixture.py``,
+so the picker shows real prices (its price worker reads that catalog; nothing is downloaded).
 """
 from __future__ import annotations
 
@@ -31,6 +35,9 @@ from typing import Any, Iterator
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from catalog_fixture import write_catalog  # noqa: E402
+
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
 #: Flags from the recipe, plus the ones that keep Chromium off this machine's closed network.
@@ -50,11 +57,32 @@ def chromium_path() -> str | None:
     """The Chromium binary to drive: ``$SKX_CHROMIUM`` or Debian's package, else None."""
     override = os.environ.get("SKX_CHROMIUM")
     if override:
-        return override if os.access(override, os.X_OK) else None
+        return override if _executable(override) else None
     for candidate in CHROMIUM_CANDIDATES:
-        if os.access(candidate, os.X_OK):
+        if _executable(candidate):
             return candidate
     return shutil.which("chromium")
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def browser_unavailable() -> str | None:
+    """Why the browser test cannot run here, and what to install; None when it can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return (f"the browser test needs Playwright, which is not installed ({exc}); "
+                "install it with: pip install -e '.[test]'  (or: pip install playwright)")
+    if chromium_path() is None:
+        override = os.environ.get("SKX_CHROMIUM")
+        where = (f"SKX_CHROMIUM={override} is not an executable file" if override
+                 else f"none of {', '.join(CHROMIUM_CANDIDATES)} exists and `chromium` is not on PATH")
+        return (f"the browser test needs Chromium: {where}; install Debian's package with: "
+                "sudo apt-get update && sudo apt-get install -y chromium  (bash .ci/run does it), "
+                "or point SKX_CHROMIUM at a Chromium binary")
+    return None
 
 
 def free_port() -> int:
@@ -129,6 +157,8 @@ def _isolated_env(base: Path) -> dict[str, str]:
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
+    # The small offline catalog, so the picker's price line shows real (made-up) prices.
+    write_catalog(dirs["SKY_RUNTIME_DIR"])
     env.pop("JUPYTER_TOKEN", None)
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -211,14 +241,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Headless Chromium through Playwright; skips (with the reason) when either is missing."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.skip(f"playwright is not installed ({exc}); run: pip install -e '.[test]'")
+    reason = browser_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
     executable = chromium_path()
-    if executable is None:
-        where = os.environ.get("SKX_CHROMIUM") or "/usr/bin/chromium"
-        pytest.skip(f"Chromium not found ({where}); install it with: apt-get install chromium")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:

@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PICKER_CELL = """\
 from skyexec_nb import ResourcePicker, SkyExecutor
 
-executor = SkyExecutor(ports="8888")
-picker = ResourcePicker(executor, name="browser-hello", price_service=False,
+executor = SkyExecutor(gpus_per_node=8, ports="8888")
+picker = ResourcePicker(executor, name="browser-hello",
                         command='echo "hello from the browser test"; sleep 1; echo "bye"')
 picker"""
 
@@ -53,6 +53,9 @@ def test_pick_launch_watch_cancel_and_validate(notebook) -> None:
     expect(yaml_preview).to_contain_text("A100")
     expect(yaml_preview).to_contain_text("use_spot: true")
     notebook.wait_kernel("(executor.gpus, executor.use_spot)", "('A100', True)")
+    # The price of 8 x A100 on spot, from the small offline catalog the conftest wrote (the
+    # cheapest spot row: aws us-west-2 at $12.50/h); the price worker imports SkyPilot (seconds).
+    expect(picker.locator(".skx-price")).to_contain_text("$12.50/hr spot", timeout=90_000)
 
     # Launch from the form: the job's panel appears under it and runs to SUCCEEDED.
     launch_button = picker.locator(".skx-launch-button")

@@ -59,3 +59,31 @@ def test_job_keeps_running_after_launcher_exits_and_new_process_reattaches():
         assert job.status is JobStatus.SUCCEEDED and [j.id for j in jobs()] == [job_id]
     finally:
         job.cancel()
+
+
+def test_job_survives_kill_9_of_the_launching_kernel_and_keeps_logging():
+    """The launching process dies without any clean-up (kill -9, as a crashed kernel)."""
+    state = get_settings().state_dir
+    code = textwrap.dedent("""
+        import os, signal, sys, time
+        from skyexec_nb.engine.launcher import launch
+        from skyexec_nb.model.executor import SkyExecutor
+        job = launch(SkyExecutor(num_nodes=2), "for i in $(seq 1 20); do echo tick $i; sleep 0.1; done",
+                     name="orphan-kernel")
+        deadline = time.monotonic() + 20
+        while "tick 2" not in job.logs() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        print(job.id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**__import__("os").environ, "SKYEXEC_NB_HOME": state})
+    assert out.returncode == -9, out.stderr
+    job = Job(int(out.stdout.split()[0]), get_registry())
+    try:
+        assert not job.done() and "tick 20" not in job.logs()  # still running, not yet finished
+        assert job.wait(30) is JobStatus.SUCCEEDED
+        ticks = [line for line in job.logs().splitlines() if " tick " in line]
+        assert len(ticks) == 40 and job.exit_codes == {0: 0, 1: 0}
+    finally:
+        job.cancel()

@@ -87,3 +87,17 @@ def test_managed_down_is_a_message(standin):
     started = time.monotonic()
     assert "jobs controller" in job.down()
     assert time.monotonic() - started < 0.5
+
+
+def test_managed_job_records_where_it_runs_and_survives_the_api_server_going_down(standin):
+    import sky_standin
+
+    standin("long")
+    job = launch(gpus="A100:8", use_spot=True)
+    watch(job, lambda j: j.status == JobStatus.RUNNING and "launched" in j.extra)
+    assert job.extra["launched"] == {"cloud": "aws", "region": "us-west-2", "zone": "us-west-2a",
+                                     "accelerators": {"A100": 8}}
+    sky_standin._world.set_api_down(True)
+    assert job.wait(TIMEOUT) == JobStatus.FAILED
+    assert "Could not connect to SkyPilot API server" in job.error
+    assert "managed line 2" in job.logs() and job.extra["managed_job_id"] == 1  # nothing recorded is lost

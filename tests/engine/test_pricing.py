@@ -158,3 +158,35 @@ except PriceUnknown as e:
     print(json.dumps(str(e)))
 """)
     assert out == "Price unknown: B300:8 is not in the catalog on this machine (clouds: aws, lambda)"
+
+
+def test_unreadable_catalog_is_one_line_and_other_clouds_still_price(catalog: Path) -> None:
+    (catalog / "aws" / "vms.csv").write_text("not,a,catalog\n\x00\x01,2\n")
+    rows = fresh_prices({"resources": {"any_of": [{"accelerators": "A100:8", "infra": "aws"},
+                                                   {"accelerators": "A100:8"}]}})
+    unknown = rows[0]
+    assert unknown["price_unknown"] and unknown["candidate"] == 0
+    assert unknown["reason"].startswith("the aws catalog cannot be read (") and "\n" not in unknown["reason"]
+    assert {r["cloud"] for r in rows[1:]} == {"lambda"}  # the readable catalog still answers
+
+
+def test_launched_instance_is_priced_in_its_region(catalog: Path) -> None:
+    config = {"num_nodes": 2, "resources": {"accelerators": "A100:8", "use_spot": True}}
+    launched = {"cloud": "AWS", "region": "us-east-1", "instance_type": "p4d.24xlarge", "use_spot": True}
+    rows = fresh_prices(pricing.launched_config(config, launched))
+    assert [(r["cloud"], r["region"], r["instance_type"]) for r in rows] == [("aws", "us-east-1", "p4d.24xlarge")]
+    assert rows[0]["hourly"] == pytest.approx(2 * 13.1)  # not us-west-2's cheaper 12.5: where it runs
+
+
+def test_launched_config_forms() -> None:
+    config = {"num_nodes": 3, "resources": {"accelerators": "A100:8", "use_spot": True}}
+    assert pricing.launched_config(config, None) is None
+    assert pricing.launched_config(config, {"cloud": "-", "region": "-"}) is None  # not placed yet
+    managed = pricing.launched_config(config, {"cloud": "AWS", "region": "us-west-2", "accelerators": {"A100": 8}})
+    assert managed == {"num_nodes": 3, "resources": {"infra": "aws/us-west-2", "accelerators": {"A100": 8},
+                                                     "use_spot": True}}
+    [cand] = pricing.candidates(managed)
+    assert (cand.cloud, cand.region, cand.accelerator, cand.use_spot) == ("aws", "us-west-2", ("A100", 8), True)
+    nodes = pricing.launched_config(config, {"cloud": "gcp", "num_nodes": 1, "use_spot": False})
+    assert nodes["num_nodes"] == 1 and nodes["resources"] == {"infra": "gcp", "accelerators": "A100:8",
+                                                               "use_spot": False}

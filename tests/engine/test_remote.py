@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -63,7 +64,7 @@ def test_remote_exception_fails_job_and_is_raised_with_remote_traceback(ex):
 
 
 def test_pull_of_a_name_never_set_is_a_clear_error(ex):
-    job = launch_python(ex, "x = 1\n", pull=["x", "y"])
+    job = launch_python(ex, "x = 1\nif x > 1:\n    y = 2\n", pull=["x", "y"])
     seen = threading.Event()
     on_result(job, lambda values: seen.set())
     with pytest.raises(ResultError, match=r"--pull y: the cell never set 'y'"):
@@ -146,3 +147,80 @@ def test_cancelled_job_has_no_result(ex):
     job.cancel()
     with pytest.raises(ResultError, match="was cancelled"):
         result(job, TIMEOUT)
+
+
+def test_prune_frees_inputs_at_once_and_the_bundle_after_keep_days(ex):
+    import os
+    import time
+
+    from skyexec_nb.engine.payload import KEEP_DAYS, make_bundle, prune_bundles
+
+    done = launch_python(ex, "y = len(blob)\n", push={"blob": b"x" * 1000}, pull=["y"])
+    assert done.result(TIMEOUT) == {"y": 1000}
+    running = launch_python(ex, "import time\ntime.sleep(30)\n", push={"z": 1})
+    wait_for(lambda: running.status is JobStatus.RUNNING)
+    old_orphan, new_orphan = make_bundle("x = 1\n", {"a": 1}), make_bundle("x = 1\n", {"a": 1})
+    os.utime(old_orphan, (time.time() - 2 * 86400,) * 2)
+    done_dir, running_dir = (Path(j.extra["remote"]["bundle"]) for j in (done, running))
+
+    assert prune_bundles() == 1  # the old orphan only
+    assert not old_orphan.exists() and (new_orphan / "push.pkl").exists()
+    assert not (done_dir / "push.pkl").exists() and done.result() == {"y": 1000}  # inputs freed, result kept
+    assert (running_dir / "push.pkl").exists()
+
+    assert prune_bundles(now=time.time() + (KEEP_DAYS + 1) * 86400) == 2  # the ended job's, the new orphan
+    assert not done_dir.exists() and running_dir.exists()
+    with pytest.raises(ResultError, match="left no result"):
+        done.result()
+    running.cancel()
+
+
+def test_every_remote_launch_prunes_first(ex):
+    first = launch_python(ex, "y = 1\n", push={"big": b"x" * 1000}, pull=["y"])
+    first.result(TIMEOUT)
+    pushed = Path(first.extra["remote"]["bundle"]) / "push.pkl"
+    assert pushed.exists()
+    launch_python(ex, "pass\n").wait(TIMEOUT)
+    assert not pushed.exists()
+
+
+@pytest.mark.parametrize("body, bound", [
+    ("a = 1\nb += 2\nc: int = 3\nfor d in []: pass\nwith open('x') as e: pass\n", set("abcde")),
+    ("import os.path as p, sys\nfrom x import y as z\ndef f(): pass\nclass K: pass\n", {"p", "sys", "z", "f", "K"}),
+    ("try:\n    pass\nexcept Exception as err:\n    pass\n[w := 1]\n(q for q in [])\n", {"err", "w", "q"}),
+    ("def f():\n    global g\n    g = 1\n", {"f", "g"}),
+    ("exec('x = 1')\n", None),
+    ("globals()['x'] = 1\n", None),
+    ("from os import *\n", None),
+    ("def broken(:\n", None),
+])
+def test_bound_names(body, bound):
+    from skyexec_nb.engine.payload import bound_names
+
+    found = bound_names(body)
+    assert found == bound if bound is None else bound <= found
+
+
+def test_pull_of_a_name_the_cell_never_sets_is_refused_before_launch(ex):
+    with pytest.raises(PayloadError, match=r"^--pull y: the cell never sets 'y' \(no assignment"):
+        launch_python(ex, "x = 1\nprint(y)\n", pull=["x", "y"])
+    job = launch_python(ex, "x.append(1)\n", push={"x": []}, pull=["x"])  # a pushed name may come back
+    assert job.result(TIMEOUT) == {"x": [1]}
+    assert jobs() == [job]
+
+
+def test_pull_with_managed_jobs_is_refused_before_launch(ex):
+    with pytest.raises(PayloadError, match=r"^--pull y: managed jobs \(--backend jobs\) cannot send"):
+        launch_python(ex, "y = 1\n", pull=["y"], backend="jobs")
+    assert jobs() == []
+
+
+def test_remote_decorator_max_parallel_bounds_map(ex):
+    from skyexec_nb.engine.slots import MAX_PARALLEL_ENV
+
+    ns = notebook_defined("@remote(ex, max_parallel=2)\ndef double(x):\n    return 2 * x\n", remote=remote, ex=ex)
+    mapped = ns["double"].map([1, 2, 3])
+    assert {j.config["envs"][MAX_PARALLEL_ENV] for j in mapped} == {"2"}
+    assert [result(j, TIMEOUT) for j in mapped] == [2, 4, 6]
+    with pytest.raises(ValueError, match=r"Invalid max_parallel: an integer >= 1. Found: 0"):
+        remote(ex, max_parallel=0)(lambda: 1)

@@ -142,3 +142,37 @@ def test_down_of_missing_cluster_is_recorded(standin):
     job.down()
     watch(job, lambda j: j.extra.get("down", {}).get("state") == "done")
     assert "does not exist" in job.extra["down"]["message"]
+
+
+def test_launched_instance_is_recorded_for_the_cost_estimate(standin):
+    job = launch(gpus="A100:8", num_nodes=2, use_spot=True)
+    watch(job, lambda j: "launched" in j.extra)
+    assert job.extra["launched"] == {"cloud": "aws", "region": "us-east-1", "zone": "us-east-1a",
+                                     "instance_type": "p4d.24xlarge", "accelerators": {"A100": 8},
+                                     "use_spot": True, "num_nodes": 2}
+    job.wait(TIMEOUT)
+
+
+def test_api_server_down_at_launch_fails_at_once_in_one_line(standin):
+    import sky_standin
+
+    sky_standin._world.set_api_down(True)
+    job = launch()
+    assert job.wait(TIMEOUT) == JobStatus.FAILED
+    assert job.error.startswith("ApiServerConnectionError: Could not connect to SkyPilot API server")
+    assert "\n" not in job.error and "Traceback" not in job.logs()
+
+
+def test_api_server_going_down_mid_run_keeps_what_was_recorded(standin):
+    import sky_standin
+
+    standin("long")
+    job = launch()
+    watch(job, lambda j: j.status == JobStatus.RUNNING and "standin line 3" in j.logs())
+    recorded = dict(job.extra)
+    sky_standin._world.set_api_down(True)
+    assert job.wait(TIMEOUT) == JobStatus.FAILED  # after a few failed polls, never hangs
+    assert "Could not connect to SkyPilot API server" in job.error and "\n" not in job.error
+    log = job.logs()
+    assert "standin line 3" in log and "state poll failed" in log  # the log so far is kept
+    assert all(job.extra[k] == v for k, v in recorded.items() if k != "sky_request_state")

@@ -108,8 +108,8 @@ def test_python_cell_push_and_pull_into_the_notebook(skyremote):
     wait_for(lambda: skyremote.user_ns.get("total") == 12)
 
 
-def test_pull_never_set_is_reported_after_the_job(skyremote):
-    job = run(skyremote, "%%skyremote --python --pull missing\nx = 1\n")
+def test_pull_never_set_at_run_time_is_reported_after_the_job(skyremote):
+    job = run(skyremote, "%%skyremote --python --pull missing\nif 1 > 2:\n    missing = 1\n")
     assert job.wait(TIMEOUT) is JobStatus.FAILED
     wait_for(lambda: "the cell never set 'missing'" in (job.error or ""))
     assert "missing" not in skyremote.user_ns

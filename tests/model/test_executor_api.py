@@ -61,7 +61,7 @@ def test_copy_is_validated_and_leaves_the_original():
     assert (ex.cloud, ex.use_spot) == ("aws", None)
     other.env_vars["B"] = "2"
     assert ex.env_vars == {"A": "1"}
-    with pytest.raises(FieldError, match="Invalid gpus"):
+    with pytest.raises(FieldError, match="Invalid gpus_per_node: "):
         ex.copy(gpus_per_node=4)
     assert ex.copy(cloud=None, infra="aws/us-east-1").infra == "aws/us-east-1"
     assert ex.copy() == ex and ex.copy() is not ex

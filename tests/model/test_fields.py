@@ -113,14 +113,15 @@ def test_keyword_construction_and_unknown_field():
 
 def test_gpu_count_in_both_places_must_agree():
     assert SkyExecutor(gpus="A100:8", gpus_per_node=8).gpus_per_node == 8
-    with pytest.raises(FieldError, match="Invalid gpus"):
+    with pytest.raises(FieldError, match="Invalid gpus_per_node: ") as info:
         SkyExecutor(gpus="A100:2", gpus_per_node=4)
+    assert info.value.field == "gpus_per_node"
     ex = SkyExecutor(gpus="A100:2")
-    with pytest.raises(FieldError, match="Invalid gpus_per_node"):
+    with pytest.raises(FieldError, match="Invalid gpus_per_node: "):
         ex.gpus_per_node = 4
     assert ex.gpus_per_node is None
     ex = SkyExecutor(gpus_per_node=4)
-    with pytest.raises(FieldError, match="Invalid gpus"):
+    with pytest.raises(FieldError, match="Invalid gpus: "):
         ex.gpus = ["H100", "A100:2"]
     assert ex.gpus is None
 
@@ -147,3 +148,39 @@ def test_assigned_containers_are_copies():
     mounts["/x"] = "s3://c"
     envs["B"] = "2"
     assert ex.file_mounts == {"/data": "s3://b"} and ex.env_vars == {"A": "1"}
+
+
+_CONFLICTS = """
+import json
+from skyexec_nb.model.executor import SkyExecutor
+out = []
+for kw in ({"cloud": "gcp", "infra": "aws"}, {"infra": "aws", "cloud": "gcp"},
+           {"infra": "aws", "zone": "us-east-1a", "region": "us-east-1"},
+           {"gpus": "A100:2", "gpus_per_node": 4}, {"gpus_per_node": 4, "gpus": "A100:2"}):
+    try:
+        SkyExecutor(**kw)
+    except ValueError as exc:
+        out.append([exc.field, str(exc)])
+print(json.dumps(out))
+"""
+
+
+def test_conflicting_fields_name_the_later_field_whatever_the_order_or_hash_seed():
+    """Cross-field checks run in declaration order: the same field is named in every process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    seen = set()
+    for seed in ("0", "1", "2", "3", "4", "5"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", _CONFLICTS], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        seen.add(out)
+        fields = [field for field, _ in json.loads(out)]
+        assert fields == ["infra", "infra", "infra", "gpus_per_node", "gpus_per_node"], (seed, out)
+    assert len(seen) == 1  # identical messages too
+    (message,) = {m for f, m in json.loads(seen.pop()) if f == "infra" and "cloud=" in m}
+    assert message == ("Invalid infra: either infra or cloud/region/zone, not both "
+                       "(infra='aws', cloud='gcp')")

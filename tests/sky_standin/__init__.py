@@ -26,11 +26,24 @@ __all__ = ["launch", "status", "queue", "job_status", "cancel", "down", "endpoin
 
 
 @dataclass
+class LaunchedResources:
+    """The parts of ``handle.launched_resources`` (a ``sky.Resources``) that callers read."""
+
+    cloud: str = "AWS"
+    region: str = "us-east-1"
+    zone: Optional[str] = "us-east-1a"
+    instance_type: str = "p4d.24xlarge"
+    accelerators: Optional[Dict[str, int]] = None
+    use_spot: bool = False
+
+
+@dataclass
 class Handle:
     """What ``sky.launch`` returns as the cluster's handle (the parts callers read)."""
 
     cluster_name: str
     launched_nodes: int = 1
+    launched_resources: Optional[LaunchedResources] = None
 
     def get_cluster_name(self) -> str:
         return self.cluster_name
@@ -88,7 +101,8 @@ def launch(task, cluster_name=None, retry_until_up=False, idle_minutes_to_autost
                                        "timeline": w.cluster_timeline(scenario), "cancel_at": None,
                                        "cancel_states": [[0, "CANCELLED"]]}
         w.save("clusters", cluster_name, record)
-    w.save("launches", rid, {"job_id": job_id})
+    w.save("launches", rid, {"job_id": job_id, "num_nodes": task.num_nodes,
+                             "use_spot": any(r.use_spot for r in task.resources)})
     return rid
 
 
@@ -96,7 +110,9 @@ def launch(task, cluster_name=None, retry_until_up=False, idle_minutes_to_autost
 def _launch_result(req: dict):
     if req["args"].get("dryrun"):
         return None, None
-    return w.load("launches", req["request_id"])["job_id"], Handle(req["cluster"])
+    launched = w.load("launches", req["request_id"])
+    resources = LaunchedResources(accelerators={"A100": 8}, use_spot=launched.get("use_spot", False))
+    return launched["job_id"], Handle(req["cluster"], launched.get("num_nodes", 1), resources)
 
 
 def status(cluster_names=None, refresh=common.StatusRefreshMode.NONE, all_users=False, *,

@@ -90,10 +90,26 @@ def raise_error(cls_name: str, message: str) -> None:
     raise getattr(exceptions, cls_name)(message)
 
 
+API_SERVER_URL = "http://127.0.0.1:46580"
+
+
+def set_api_down(down: bool) -> None:
+    """Make every later request fail as when SkyPilot's API server is unreachable (or not)."""
+    flag = root() / "api_down"
+    flag.touch() if down else flag.unlink(missing_ok=True)
+
+
+def check_api_up() -> None:
+    """Raise the real ``ApiServerConnectionError`` while the server is "down"."""
+    if (root() / "api_down").exists():
+        raise exceptions.ApiServerConnectionError(API_SERVER_URL)
+
+
 # --- requests ---------------------------------------------------------------------------------
 def new_request(name: str, *, cluster: str | None = None, steps: float = 0.0,
                 error: tuple[str, str] | None = None, log: list[str] | None = None, **args: Any) -> str:
     """Record a request finishing ``steps`` steps from now; return its id at once."""
+    check_api_up()
     rid = str(uuid.uuid4())
     now = time.time()
     save("requests", rid, {"request_id": rid, "name": name, "cluster": cluster, "created": now,
@@ -103,6 +119,7 @@ def new_request(name: str, *, cluster: str | None = None, steps: float = 0.0,
 
 
 def find_request(prefix: str) -> dict:
+    check_api_up()
     found = [r for r in all_of("requests") if r["request_id"].startswith(str(prefix))]
     if not found:
         raise RuntimeError(f"Failed to get request {prefix}: 404 Request {prefix!r} not found")

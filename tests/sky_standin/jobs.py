@@ -60,6 +60,8 @@ def _queue_result(req: dict) -> Any:
         records.append(ManagedJobRecord(
             job_id=job["job_id"], task_id=0, job_name=job["name"], task_name=job["name"],
             status=ManagedJobStatus(state), recovery_count=recovery, submitted_at=job["start"],
+            **(dict(cloud="AWS", region="us-west-2", zone="us-west-2a", accelerators={"A100": 8})
+               if state in ("RUNNING", "SUCCEEDED") else dict(cloud="-", region="-", zone="-")),
             failure_reason="Job failed: user code exited with 1." if state == "FAILED" else None))
     if req["args"]["version"] == 2:
         counts: dict = {}

@@ -75,7 +75,7 @@ def test_cost_line_estimates_elapsed_times_price_times_nodes():
     line = CostLine(FakeCloudJob(), service)
     assert len(service.requests) == 1 and service.requests[0][0]["num_nodes"] == 2  # the job's config is priced
     assert "looking up" in line.text and "skx-cost" in line._dom_classes
-    line._answer([PriceUnknown("no spot offer", 1), a100_row(num_nodes=2, use_spot=True)])
+    service.requests[0][1]([PriceUnknown("no spot offer", 1), a100_row(num_nodes=2, use_spot=True)])
     line.update(1800.0, ended=False)
     expected = estimate_cost(25.0, 1800.0)  # spot: $12.50/hr × 2 nodes for half an hour
     assert expected == 12.5
@@ -89,7 +89,7 @@ def test_cost_line_estimates_elapsed_times_price_times_nodes():
 def test_cost_line_says_why_when_there_is_no_price():
     service = FakePrices()
     line = CostLine(FakeCloudJob(), service)
-    line._answer(PriceUnknown("no catalog on this machine"))
+    service.requests[0][1](PriceUnknown("no catalog on this machine"))
     line.update(10.0, ended=False)
     assert line.text == "cost unknown: no catalog on this machine"
     assert CostLine(FakeCloudJob(), False).text == "cost unknown: price look-up turned off"
@@ -103,6 +103,37 @@ def test_cost_line_asks_again_when_no_answer_came():
     now[0] += 60  # the request was dropped (e.g. replaced in a burst of the shared service)
     line.update(2.0, ended=False)
     assert len(service.requests) == 2
+
+
+def test_the_launched_instance_price_replaces_the_cheapest_match(wait):
+    service = FakePrices()
+    job = FakeCloudJob()
+    panel = LaunchPanel(job, price_service=service)
+    service.answer([a100_row(num_nodes=2, use_spot=True)])  # cheapest match: us-east-1 at $12.50/node
+    wait(lambda: "cheapest catalog match" in panel.cost.text, timeout=5)
+    assert len(service.requests) == 1
+    job.facts["extra"] = {"launched": {"cloud": "aws", "region": "eu-west-1", "instance_type": "p4d.24xlarge",
+                                       "use_spot": True, "num_nodes": 2}}
+    wait(lambda: len(service.requests) == 2, timeout=5)
+    asked = service.requests[1][0]["resources"]
+    assert asked["infra"] == "aws/eu-west-1" and asked["instance_type"] == "p4d.24xlarge" and asked["use_spot"]
+    launched = PriceRow.make(candidate=0, cloud="aws", region="eu-west-1", instance_type="p4d.24xlarge",
+                             accelerators="A100:8", num_nodes=2, use_spot=True, node_on_demand=35.39, node_spot=14.0)
+    service.answer([launched])
+    wait(lambda: "launched instance" in panel.cost.text, timeout=5)
+    assert "× $28.00/hr = $14.00/hr × 2 nodes" in panel.cost.text and "eu-west-1 (spot)" in panel.cost.text
+    assert panel.cost.launched and len(service.requests) == 2  # asked once for the launched instance
+    panel.close()
+
+
+def test_no_price_for_the_launched_instance_keeps_the_catalog_estimate():
+    service = FakePrices()
+    line = CostLine(FakeCloudJob(), service)
+    service.requests[0][1]([a100_row(num_nodes=2, use_spot=True)])
+    line.update(3600.0, ended=False, extra={"launched": {"cloud": "aws", "region": "mars-1"}})
+    service.requests[1][1](PriceUnknown("no spot price for A100:8 in the aws catalog"))
+    assert line.text.startswith("cost so far ≈ $25.00") and "cheapest catalog match" in line.text
+    assert not line.launched
 
 
 def test_panel_cost_ticks_with_elapsed_time_then_shows_the_final_estimate(wait):
@@ -128,6 +159,25 @@ def test_price_arriving_after_the_job_ended_shows_the_final_estimate(wait):
     wait(lambda: not panel._refresher.is_registered(panel), timeout=5)
     service.answer([a100_row(num_nodes=2, use_spot=True)])
     wait(lambda: panel.cost.text.startswith("final cost ≈ $25.0"), timeout=5)
+    panel.close()
+
+
+def test_an_unreadable_registry_keeps_the_last_state_and_says_so_in_one_line(wait):
+    job = FakeCloudJob()
+    panel = LaunchPanel(job, price_service=FakePrices())
+    wait(lambda: panel.status == JobStatus.RUNNING, timeout=5)
+
+    def broken() -> dict:
+        raise OSError("database is locked")
+
+    job.row = broken
+    panel.refresh()
+    assert panel.status == JobStatus.RUNNING and panel.badge.status == "RUNNING"  # nothing shown is lost
+    text = html.unescape(panel.error_line.value)
+    assert "Could not read the job status: database is locked" in text and "\n" not in text
+    del job.row  # readable again: the line goes away
+    panel.refresh()
+    assert panel.error_line.value == ""
     panel.close()
 
 

@@ -115,3 +115,15 @@ def test_flooding_job_stays_within_the_update_budget(local_job, wait, sent):
     assert text.rstrip().endswith(str(lines))
     assert panel.log_pane.value.count("\n") < panel.log_pane.tail.lines.maxlen + 1
     assert panel.log_pane.value.rstrip("</pre>").rstrip().endswith(str(lines))
+
+
+def test_log_tail_length_follows_the_setting(local_job, wait):
+    from skyexec_nb.engine.settings import get_settings
+
+    get_settings().log_tail_lines = 5
+    job = local_job("seq 1 50", name="short-tail")
+    panel = LaunchPanel(job)
+    settle(panel, wait)
+    shown = html.unescape(panel.log_pane.value.split(">", 1)[1].rsplit("</pre>", 1)[0]).splitlines()
+    assert [ln.split()[-1] for ln in shown] == ["46", "47", "48", "49", "50"]
+    assert Path(job.log_path).read_text().count("\n") >= 50  # the full log is kept on disk

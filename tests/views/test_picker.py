@@ -213,6 +213,10 @@ def test_picker_path_never_imports_sky():
     code = textwrap.dedent("""
         import sys, time
         t = time.perf_counter()
+        import socket
+        def no_network(*args, **kwargs):
+            raise AssertionError("the picker tried the network")
+        socket.socket.connect = socket.create_connection = no_network
         from skyexec_nb.model.executor import SkyExecutor
         from skyexec_nb.views.picker import ResourcePicker
         p = ResourcePicker(SkyExecutor(gpus="A100:8", env_vars={"HF_TOKEN": "x"}), command="echo", price_service=False)
@@ -234,3 +238,40 @@ def test_gpu_choices_come_with_per_node_counts_and_memory(picker, executor):
     assert "H100: 80 GB per GPU" in picker.gpu_info.value and "skx-gpu-hint" in picker.gpu_info._dom_classes
     picker.inputs["gpus"].value = "NOT-A-GPU"
     assert picker.gpu_info.value == ""
+
+
+def test_gpu_names_come_from_the_catalog_on_this_machine_else_the_shipped_list(executor, isolated_home):
+    shipped = ResourcePicker(executor, price_service=False)
+    assert "A100:8" in shipped.inputs["gpus"].options and "GB300-NEW" not in shipped.inputs["gpus"].options
+    shipped.close()
+    catalog = isolated_home / ".sky" / "catalogs" / "v8" / "common" / "accelerators.csv"
+    catalog.parent.mkdir(parents=True)
+    catalog.write_text("AcceleratorName,Clouds\nGB300-NEW,['AWS']\nA100,['AWS']\n")
+    with_catalog = ResourcePicker(executor, price_service=False)
+    options = with_catalog.inputs["gpus"].options
+    assert "GB300-NEW" in options and "A100:8" in options  # catalog names join the shipped ones
+    with_catalog.inputs["gpus"].value = "GB300-NEW:4"
+    assert executor.gpus == "GB300-NEW:4"
+    with_catalog.close()
+
+
+def test_job_recovery_in_its_yaml_form_and_a_wrong_form_in_words(picker, executor):
+    field = picker.inputs["job_recovery"]
+    assert "skx-field-job-recovery" in field._dom_classes
+    field.value = "{strategy: EAGER_NEXT_REGION, max_restarts_on_errors: 3}"
+    assert executor.job_recovery == {"strategy": "EAGER_NEXT_REGION", "max_restarts_on_errors": 3}
+    assert "job_recovery:" in picker.yaml.text and "max_restarts_on_errors: 3" in picker.yaml.text
+    field.value = "{strategy: SOMETIMES}"
+    assert error_text(picker, "job_recovery").startswith("Invalid job_recovery: a strategy (FAILOVER")
+    assert executor.job_recovery == {"strategy": "EAGER_NEXT_REGION", "max_restarts_on_errors": 3}  # kept
+    assert picker.launch_button.disabled
+    executor.job_recovery = "FAILOVER"
+    assert field.value == "FAILOVER" and error_text(picker, "job_recovery") == ""
+    executor.job_recovery = {"strategy": "FAILOVER", "max_restarts_on_errors": 2}
+    assert field.value == "{strategy: FAILOVER, max_restarts_on_errors: 2}"
+
+
+def test_the_jobs_backend_is_in_the_backend_dropdown(picker):
+    assert "jobs" in picker.backend.options
+    picker.backend.value = "jobs"
+    assert picker.launch_button.tooltip == "Run the command on the jobs backend"

@@ -64,3 +64,13 @@ def test_executor_edit_returns_a_bound_picker_even_without_a_frontend():
     assert isinstance(picker, ResourcePicker)
     ex.num_nodes = 3
     assert picker.inputs["num_nodes"].value == "3"
+
+
+def test_a_job_without_a_frontend_has_a_readable_text_and_html_fallback(local_job, wait):
+    job = local_job("echo plain", name="plain")
+    wait(lambda: job.done())
+    assert display.job_widget(job) is None
+    bundle = job._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert bundle["text/plain"].startswith(f"<Job {job.id} 'plain' local SUCCEEDED")
+    assert f"<b>Job {job.id}</b> plain" in bundle["text/html"] and "SUCCEEDED" in bundle["text/html"]

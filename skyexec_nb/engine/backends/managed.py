@@ -13,7 +13,8 @@ SkyPilot's managed-job states map to ours by name, except:
 * SUBMITTED (a deprecated alias of PENDING) -> PENDING; WINDING_DOWN (batches done, merging) -> RUNNING.
 
 RECOVERING, CANCELLING and every FAILED_* state keep their names. ``extra['recovery_count']``
-follows SkyPilot's count (each recovery is also noted in the log), ``extra['managed_status']``
+follows SkyPilot's count (each recovery is also noted in the log), ``extra['launched']`` where the
+controller put the job's cluster (cloud, region; for the cost estimate), ``extra['managed_status']``
 holds SkyPilot's raw state and a failure's ``failure_reason`` becomes the job's ``error``.
 The job recovery policy travels in the task's ``resources.job_recovery`` (set by the executor).
 """
@@ -46,6 +47,17 @@ def pick_record(result: Any, job_id: int) -> dict[str, Any] | None:
     return live[0] if live else mine[-1]
 
 
+def launched_of_record(record: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the controller launched the job's cluster (queue fields ``cloud``, ``region``, ``zone``,
+    ``accelerators``), or None before it is known (SkyPilot shows ``'-'`` then)."""
+    cloud = record.get("cloud")
+    if not cloud or str(cloud) in ("-", "None"):
+        return None
+    found = {"cloud": str(cloud).lower(), "region": record.get("region"), "zone": record.get("zone"),
+             "accelerators": record.get("accelerators") or None}
+    return {k: (None if v == "-" else v) for k, v in found.items()}
+
+
 class ManagedJobsBackend(SkyBackend):
     """Runs a job as a SkyPilot managed job (see the module docstring)."""
 
@@ -63,11 +75,11 @@ class ManagedJobsBackend(SkyBackend):
         run.note(f"managed job {job_id}")
         pump = pump_lines(sky.jobs.tail_logs(job_id=job_id, follow=True, preload_content=False),
                           ctx.log.write, name=f"sky-jobs-logs-{ctx.job_id}")
-        seen = {"recovery_count": 0, "missing": 0}
+        seen: dict[str, Any] = {"recovery_count": 0, "missing": 0}
         run.watch(lambda: self._probe(run, job_id, seen), lambda: self._cancel(run, job_id), pump)
 
     @staticmethod
-    def _probe(run: SkyRun, job_id: int, seen: dict[str, int]) -> tuple[JobStatus, dict[str, Any]]:
+    def _probe(run: SkyRun, job_id: int, seen: dict[str, Any]) -> tuple[JobStatus, dict[str, Any]]:
         record = pick_record(run.get(run.sky.jobs.queue(refresh=False, job_ids=[job_id], version=2)), job_id)
         if record is None:  # just submitted: the controller may not list it yet
             seen["missing"] += 1
@@ -77,6 +89,9 @@ class ManagedJobsBackend(SkyBackend):
         raw = str(getattr(record.get("status"), "value", record.get("status")))
         status = to_status(raw, OVERRIDES)
         fields: dict[str, Any] = {"managed_status": raw}
+        launched = launched_of_record(record)
+        if launched and launched != seen.get("launched"):
+            seen["launched"] = fields["launched"] = launched
         count = int(record.get("recovery_count") or 0)
         if count != seen["recovery_count"]:
             run.note(f"SkyPilot recovered the job (recovery count {count})")

@@ -7,7 +7,8 @@ In the supervisor, ``run(ctx)``:
    the job is PROVISIONING while that request runs (its log, e.g. provisioning progress, goes to
    the job's log; its id and state go to ``extra['sky_requests']``/``extra['sky_request_state']``);
 2. once SkyPilot returns the job id, records it (``extra['sky_job_id']``; the registry's
-   ``app_id`` ends with it, so ``SkyExecutor.status(job.app_id)`` works), copies
+   ``app_id`` ends with it, so ``SkyExecutor.status(job.app_id)`` works) and what was launched
+   (``extra['launched']``: cloud, region, instance type, spot, nodes; priced by the panel), copies
    ``sky.tail_logs(cluster, job_id, follow=True, preload_content=False)`` into the job's log and
    polls ``sky.job_status`` every ``$SKYEXEC_NB_SKY_POLL`` seconds (default 2), mapping SkyPilot's
    job states to ours (same names); ``extra['endpoints']`` gets ``sky.endpoints(cluster)`` once the
@@ -76,6 +77,23 @@ def has_ports(config: dict[str, Any]) -> bool:
             return any(walk(v) for v in node)
         return False
     return walk(config.get("resources") or {})
+
+
+def launched_of(handle: Any) -> dict[str, Any] | None:
+    """What the cluster handle says was launched (for the cost estimate), or None.
+
+    ``{cloud, region, zone, instance_type, accelerators, use_spot, num_nodes}`` read from
+    ``handle.launched_resources`` / ``handle.launched_nodes`` (SkyPilot 0.14's resource handle).
+    """
+    res = getattr(handle, "launched_resources", None)
+    cloud = getattr(res, "cloud", None)
+    if res is None or cloud is None:
+        return None
+    accelerators = getattr(res, "accelerators", None)
+    return {"cloud": str(cloud).lower(), "region": getattr(res, "region", None), "zone": getattr(res, "zone", None),
+            "instance_type": getattr(res, "instance_type", None),
+            "accelerators": dict(accelerators) if accelerators else None,
+            "use_spot": bool(getattr(res, "use_spot", False)), "num_nodes": getattr(handle, "launched_nodes", None)}
 
 
 def check_installed(module: str = "sky") -> None:
@@ -244,9 +262,10 @@ class SkyPilotBackend(SkyBackend):
         job_id, handle = run.submit("launch", request_id)
         if job_id is None:
             raise RuntimeError(f"SkyPilot launched cluster {ctx.cluster} but returned no job id")
-        resources = getattr(handle, "launched_resources", None)
+        resources, launched = getattr(handle, "launched_resources", None), launched_of(handle)
         ctx.update(sky_job_id=job_id, app_id=with_job_id(ctx.app_id, job_id),
-                   **({"sky_resources": str(resources)} if resources is not None else {}))
+                   **({"sky_resources": str(resources)} if resources is not None else {}),
+                   **({"launched": launched} if launched else {}))
         run.note(f"SkyPilot job {job_id} on cluster {ctx.cluster}")
         pump = pump_lines(sky.tail_logs(ctx.cluster, job_id, follow=True, preload_content=False),
                           ctx.log.write, name=f"sky-logs-{ctx.job_id}")
