@@ -98,9 +98,8 @@ def launch_bundle(executor: Any, bundle: Path, *, name: str, backend: str | None
     """
     from skyexec_nb.engine.launcher import launch
     from skyexec_nb.engine.registry import get_registry
-    from skyexec_nb.engine.settings import get_settings
 
-    backend = backend or get_settings().default_backend
+    backend = resolve_backend(backend)
     overrides: dict[str, Any] = {"file_mounts": {**(executor.file_mounts or {}),
                                                  f"{MOUNT_ROOT}/{bundle.name}": str(bundle)}}
     if backend != "local":
@@ -141,12 +140,22 @@ def launch_python(executor: Any, body: str | bytes, *, push: Mapping[str, Any] |
                          on_values=on_values)
 
 
+def resolve_backend(backend: str | None) -> str:
+    """The backend a launch will use: ``backend`` or the default, with "auto" resolved."""
+    from skyexec_nb.engine.settings import AUTO, get_settings
+
+    backend = backend or get_settings().default_backend
+    if backend == AUTO:
+        from skyexec_nb.engine.sky_state import auto_backend
+
+        return auto_backend()
+    return backend
+
+
 def check_backend_pulls(backend: str | None, pull: Iterable[str]) -> None:
     """Refuse ``pull`` names with managed jobs (``jobs``), which cannot send variables back."""
-    from skyexec_nb.engine.settings import get_settings
-
     names = list(pull)
-    if names and (backend or get_settings().default_backend) == "jobs":
+    if names and resolve_backend(backend) == "jobs":
         raise PayloadError(f"--pull {names[0]}: managed jobs (--backend jobs) cannot send variables back; "
                            "write results to a bucket in file_mounts, or use --backend skypilot")
 

@@ -224,3 +224,9 @@ def test_remote_decorator_max_parallel_bounds_map(ex):
     assert [result(j, TIMEOUT) for j in mapped] == [2, 4, 6]
     with pytest.raises(ValueError, match=r"Invalid max_parallel: an integer >= 1. Found: 0"):
         remote(ex, max_parallel=0)(lambda: 1)
+
+
+def test_auto_backend_resolves_before_the_run_command_is_made(ex):
+    job = launch_python(ex, "y = 2\n", pull=["y"], backend="auto")  # no cloud enabled here: local
+    assert job.backend == "local" and "$SKYEXEC_NB_MOUNTS" in job.config["run"]
+    assert job.result(TIMEOUT) == {"y": 2}

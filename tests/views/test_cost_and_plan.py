@@ -181,6 +181,18 @@ def test_an_unreadable_registry_keeps_the_last_state_and_says_so_in_one_line(wai
     panel.close()
 
 
+def test_tear_down_button_of_a_cloud_job(wait):
+    job, downs = FakeCloudJob(), []
+    job.down = lambda: downs.append(job.cluster)
+    panel = LaunchPanel(job, price_service=FakePrices())
+    assert panel.down_button.layout.display != "none" and not panel.down_button.disabled
+    assert not panel.cancel_button.disabled
+    panel.down_button.click()
+    wait(lambda: downs == ["skx-7"] and panel.down_button.disabled, timeout=5)  # done once: disabled
+    assert panel.error_line.value == ""
+    panel.close()
+
+
 def test_local_job_has_no_cost_line(local_job, wait):
     service = FakePrices()
     panel = LaunchPanel(local_job("echo hi", name="free"), price_service=service)
