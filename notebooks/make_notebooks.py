@@ -60,7 +60,7 @@ QUICKSTART: list[Cell] = [
         Load the extension (it does not import SkyPilot, so it is instant):
         """
     ),
-    code("%load_ext skyexec_nb"),
+    code("%load_ext skyexec_nb\n%config SkyLaunchMagics.default_backend = \"local\"  # this tutorial runs on this machine"),
     md(
         """
         ## A first job
@@ -208,8 +208,9 @@ PICKER: list[Cell] = [
     SCRATCH,
     code(
         """
-        from skyexec_nb import FieldError, ResourcePicker, SkyExecutor
+        from skyexec_nb import FieldError, ResourcePicker, SkyExecutor, get_settings
 
+        get_settings().default_backend = "local"  # this tutorial runs on this machine
         executor = SkyExecutor(gpus="A100", gpus_per_node=8, ports="8888")
         picker = ResourcePicker(executor)
         picker
@@ -394,7 +395,7 @@ MULTINODE: list[Cell] = [
         this machine, with the same variables.
         """
     ),
-    code("%load_ext skyexec_nb"),
+    code("%load_ext skyexec_nb\n%config SkyLaunchMagics.default_backend = \"local\"  # this tutorial runs on this machine"),
     code(
         """
         %%skylaunch --nodes 2 --wait --name ranks --out ranks
@@ -571,7 +572,7 @@ JOBS: list[Cell] = [
         still growing.
         """
     ),
-    code("%load_ext skyexec_nb"),
+    code("%load_ext skyexec_nb\n%config SkyLaunchMagics.default_backend = \"local\"  # this tutorial runs on this machine"),
     code(
         """
         %%skylaunch --name tick --out tick

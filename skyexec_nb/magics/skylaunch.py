@@ -93,7 +93,9 @@ class SkyLaunchMagics(Magics, Configurable):
 
     @default("default_backend")
     def _default_backend(self) -> str:
-        return _settings().default_backend
+        # The configured value ("auto" included), not its resolution: otherwise setting "local"
+        # while "auto" resolves to local would be no change, and traitlets would never push it.
+        return _settings().configured_backend
 
     @default("state_dir")
     def _default_state_dir(self) -> str:
@@ -116,7 +118,7 @@ class SkyLaunchMagics(Magics, Configurable):
             setattr(settings, name, proposal["value"])
         except TraitError as exc:
             raise TraitError(str(exc) if str(exc).startswith("Invalid") else f"Invalid {name}: {exc}") from None
-        return getattr(settings, name)
+        return settings.configured_backend if name == "default_backend" else getattr(settings, name)
 
     @validate("default_executor")
     def _check_default_executor(self, proposal: Any) -> dict[str, Any]:

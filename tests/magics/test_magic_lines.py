@@ -84,13 +84,21 @@ def test_config_state_dir(ip: InteractiveShell, tmp_path: Path) -> None:
                                         "state_dir = ''", "default_executor = {'gpus': 'A100:x'}",
                                         "default_executor = {'colour': 'red'}"])
 def test_config_refuses_bad_values(ip: InteractiveShell, assignment: str, caplog: pytest.LogCaptureFixture) -> None:
-    before = (get_settings().default_backend, get_settings().log_tail_lines, get_settings().poll_interval)
+    before = (get_settings().configured_backend, get_settings().log_tail_lines, get_settings().poll_interval)
     ip.run_line_magic("config", f"SkyLaunchMagics.{assignment}")
     assert "Invalid" in caplog.text
-    assert (get_settings().default_backend, get_settings().log_tail_lines, get_settings().poll_interval) == before
+    assert (get_settings().configured_backend, get_settings().log_tail_lines, get_settings().poll_interval) == before
     magics = ip.magics_manager.registry["SkyLaunchMagics"]
     assert (magics.default_backend, magics.log_tail_lines, magics.poll_interval) == before
     assert ip.magics_manager.registry["SkyLaunchMagics"].default_executor == {}
+
+
+def test_config_pins_local_even_while_auto_resolves_to_local(ip: InteractiveShell) -> None:
+    assert get_settings().configured_backend == "auto" and get_settings().default_backend == "local"
+    ip.run_line_magic("config", "SkyLaunchMagics.default_backend = 'local'")
+    assert get_settings().configured_backend == "local"  # a cloud enabled later will not change it
+    ip.run_line_magic("config", "SkyLaunchMagics.default_backend = 'auto'")
+    assert get_settings().configured_backend == "auto"
 
 
 def test_config_lists_the_settings(ip: InteractiveShell, capsys: pytest.CaptureFixture) -> None:
