@@ -57,15 +57,11 @@ def jobs_table(jobs: Iterable[Job]) -> str:
 
 
 def _endpoint_lines(job: Job) -> list[str]:
-    """``port: url`` lines from ``job.endpoints()`` (when the Job has it), or why there are none."""
-    endpoints = getattr(job, "endpoints", None)
-    if endpoints is None:
-        return []
-    try:
-        found = endpoints() if callable(endpoints) else endpoints
-    except Exception as exc:  # e.g. EndpointsUnavailable: status must still print
-        return [f"  endpoints  unavailable: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"]
-    return [f"  endpoint   {port}: {url}" for port, url in sorted((found or {}).items())]
+    """``port: url`` lines from ``job.endpoints()``, or the one-line reason there are none."""
+    found = job.endpoints()
+    if not found and job.endpoints_error:
+        return [f"  endpoints  unavailable: {job.endpoints_error}"]
+    return [f"  endpoint   {port}: {url}" for port, url in sorted(found.items())]
 
 
 def job_details(job: Job) -> str:

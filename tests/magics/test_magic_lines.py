@@ -265,3 +265,36 @@ def test_line_magic_errors(ip: InteractiveShell, magic: str, line: str, message:
 def test_line_magics_have_help(ip: InteractiveShell, magic: str) -> None:
     doc = ip.find_line_magic(magic).__doc__
     assert doc.lstrip().startswith("::") and f"%{magic}" in doc
+
+
+def test_skystatus_lists_the_endpoints_of_a_serving_job(ip: InteractiveShell, capsys: pytest.CaptureFixture,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    from skyexec_nb.engine import endpoints
+
+    monkeypatch.setattr(endpoints, "server_proxy_installed", lambda: False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ip.run_cell_magic("skylaunch", f"--ports {port} --name web --out web",
+                      f"{sys.executable} -m http.server {port} --bind 127.0.0.1\n")
+    job = ip.user_ns["web"]
+    try:
+        deadline = time.monotonic() + 30
+        while not job.endpoints() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        capsys.readouterr()
+        ip.run_line_magic("skystatus", "web")
+        out = capsys.readouterr().out
+        assert f"endpoint   {port}: http://127.0.0.1:{port}" in out
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).status == 200
+    finally:
+        job.cancel()
+        job.wait(30)
+    capsys.readouterr()
+    ip.run_line_magic("skystatus", "web")
+    assert "endpoint " not in capsys.readouterr().out  # the job ended: no link any more
