@@ -21,6 +21,10 @@ DISK_TIERS = ("low", "medium", "high", "ultra", "best")
 NETWORK_TIERS = ("standard", "best")
 
 
+#: A dropdown's "unset" choice. Not None: an ipywidgets 8 Dropdown treats value None as "nothing
+#: selected" (index None), so the browser showed an empty box instead of "any"/"default".
+UNSET = ""
+
 @dataclass(frozen=True)
 class FieldSpec:
     """How one executor trait is edited.
@@ -50,8 +54,10 @@ class FieldSpec:
 
     def parse(self, raw: Any) -> Any:
         """Form value -> trait value (no validation: the model validates on assignment)."""
-        if self.kind in ("checkbox", "dropdown"):
+        if self.kind == "checkbox":
             return raw
+        if self.kind == "dropdown":
+            return None if raw == UNSET else raw
         text = str(raw).strip() if raw is not None else ""
         if self.kind == "textarea":
             return str(raw) if text else None
@@ -69,7 +75,7 @@ class FieldSpec:
         if self.kind == "checkbox":
             return any(v is True for v in value) if isinstance(value, list) else bool(value)
         if self.kind == "dropdown":
-            return value
+            return UNSET if value is None else value
         if value is None:
             return ""
         if isinstance(value, (list, tuple)):
@@ -124,7 +130,7 @@ def gpu_hint(text: str) -> str:
 
 
 MAIN_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("cloud", "Cloud", "dropdown", options=(("any", None), *((c, c) for c in CLOUDS))),
+    FieldSpec("cloud", "Cloud", "dropdown", options=(("any", UNSET), *((c, c) for c in CLOUDS))),
     FieldSpec("gpus", "GPUs", "combobox", options=_gpu_options, placeholder="e.g. A100:8 (empty: none)"),
     FieldSpec("gpus_per_node", "GPUs per node", "number", placeholder="e.g. 8"),
     FieldSpec("num_nodes", "Nodes", "number"),
@@ -140,9 +146,9 @@ ADVANCED_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("memory", "Memory (GB)", advanced=True, placeholder="e.g. 32 or 32+"),
     FieldSpec("instance_type", "Instance type", advanced=True, listy=True),
     FieldSpec("disk_size", "Disk size (GB)", "number", advanced=True),
-    FieldSpec("disk_tier", "Disk tier", "dropdown", advanced=True, options=(("default", None), *((t, t) for t in DISK_TIERS))),
+    FieldSpec("disk_tier", "Disk tier", "dropdown", advanced=True, options=(("default", UNSET), *((t, t) for t in DISK_TIERS))),
     FieldSpec("network_tier", "Network tier", "dropdown", advanced=True,
-              options=(("default", None), *((t, t) for t in NETWORK_TIERS))),
+              options=(("default", UNSET), *((t, t) for t in NETWORK_TIERS))),
     FieldSpec("container_image", "Container image", advanced=True, placeholder="e.g. docker:nvcr.io/nvidia/pytorch:24.01-py3"),
     FieldSpec("setup", "Setup script", "textarea", advanced=True, placeholder="commands run once per node"),
     FieldSpec("autodown", "Tear down when idle (autodown)", "checkbox", advanced=True),
@@ -230,9 +236,10 @@ class FieldBinding:
     def _show(self, value: Any) -> None:
         self._writing = True
         try:
+            shown = self.spec.format(value)
             if self.spec.kind == "dropdown":
-                self._ensure_option(value)
-            self.widget.value = self.spec.format(value)
+                self._ensure_option(shown)
+            self.widget.value = shown
         finally:
             self._writing = False
 

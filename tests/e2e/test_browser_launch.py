@@ -44,6 +44,8 @@ def test_pick_launch_watch_cancel_and_validate(notebook) -> None:
     expect(yaml_preview).to_contain_text("name: browser-hello")
     expect(yaml_preview).not_to_contain_text("accelerators")
     expect(yaml_preview).not_to_contain_text("use_spot")
+    # Unset dropdowns show their "unset" choice, not an empty box.
+    expect(picker.locator(".skx-field-cloud select")).to_have_value("any")
 
     # Pick a GPU (the combobox: type or choose, then leave the field) and tick spot.
     gpus = picker.locator(".skx-field-gpus input")
