@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any, Iterable, MutableMapping
 
 from IPython.core.error import UsageError
@@ -87,13 +88,45 @@ def job_details(job: Job) -> str:
 
 
 def print_lines(lines: Iterable[str]) -> None:
-    """Print log lines as they come (they carry no newline)."""
+    """Print log lines as they come (they carry no newline).
+
+    No flush per line: ipykernel's stdout sends what was written every 0.2 s, so a fast job
+    costs a few stream messages a second, not one per line.
+    """
     for line in lines:
-        print(line, flush=True)
+        print(line)
+    sys.stdout.flush()
 
 
-def wait_streaming(handle: Any) -> Any:
-    """Block until a Job (its log streamed as it comes) or a Sweep ends; Ctrl-C cancels it.
+def print_bounded(lines: Iterable[str], limit: int, job: Any) -> None:
+    """Print at most ``limit`` lines as they come; past that, one notice, then the last lines.
+
+    The cell's output stays bounded however much the job prints; the full log stays on disk.
+    """
+    shown = 0
+    rest: deque[str] = deque(maxlen=_LAST_LINES)
+    skipped = 0
+    for line in lines:
+        if shown < limit:
+            print(line)
+            shown += 1
+            continue
+        if not skipped:
+            print(f"[skyexec_nb] more than {limit} lines: the rest is not shown here; the full log is "
+                  f"{job.log_path} (%skylogs {job.id})", flush=True)
+        skipped += 1
+        rest.append(line)
+    if skipped > len(rest):
+        print(f"[skyexec_nb] ... {skipped - len(rest)} lines not shown; the last {len(rest)}:")
+    print_lines(rest)
+
+
+_LAST_LINES = 20
+
+
+def wait_streaming(handle: Any, limit: int | None = None) -> Any:
+    """Block until a Job (its log streamed as it comes, at most ``limit`` lines) or a Sweep ends;
+    Ctrl-C cancels it.
 
     Raises:
         KeyboardInterrupt: after cancelling, so a "run all" stops here too.
@@ -101,7 +134,10 @@ def wait_streaming(handle: Any) -> Any:
     try:
         follow = getattr(handle, "follow", None)
         if follow is not None:
-            print_lines(follow())
+            if limit is None:
+                print_lines(follow())
+            else:
+                print_bounded(follow(), limit, handle)
         handle.wait()
     except KeyboardInterrupt:
         handle.cancel()

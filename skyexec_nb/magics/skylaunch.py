@@ -184,7 +184,7 @@ class SkyLaunchMagics(Magics, Configurable):
         if not args.wait:
             display(launched)
             return None
-        job_refs.wait_streaming(launched)
+        job_refs.wait_streaming(launched, limit=self.log_tail_lines)
         if remote.pull and not remote.grid:
             job_refs.pull_now(launched, remote.pull, self.shell.user_ns)
         return launched

@@ -2,7 +2,9 @@
 
 Each cell (CSS ``skx-sweep-cell`` plus ``skx-sweep-cell-<state>``) is coloured by its job's
 state (``STATUS_COLOURS``) and shows the job's values on hover; clicking it opens that job's
-:class:`~skyexec_nb.views.launch_panel.LaunchPanel` below the grid (clicking again closes it).
+:class:`~skyexec_nb.views.launch_panel.LaunchPanel` below the grid (clicking again closes it) and
+outlines the cell (``skx-sweep-cell-selected``). A caption (``skx-sweep-axes``) says what the
+grid's rows and columns are. Each count (``skx-sweep-count``) stays on one line.
 Kept live by the shared ticker: one registry read per tick for the whole sweep, a widget update
 only for cells whose state changed. No launch logic: the button calls ``sweep.cancel()``.
 """
@@ -21,6 +23,7 @@ from skyexec_nb.views.refresher import Refresher, get_refresher
 
 CELL = "22px"
 MAX_COLUMNS = 20
+SELECTED_BORDER = "2px solid #212529"
 
 
 def values_text(values: dict[str, Any]) -> str:
@@ -38,12 +41,29 @@ def columns_for(values: list[dict[str, Any]]) -> int:
     return max(1, n)
 
 
+def axes_text(values: list[dict[str, Any]]) -> str:
+    """What the grid's rows and columns are (see :func:`columns_for`), and how to use a cell."""
+    hint = "hover a cell for its values, click it for its job's panel"
+    names = list(values[0]) if values else []
+    columns = columns_for(values)
+    if len(names) > 1:
+        last = names[-1]
+        distinct = list(dict.fromkeys(str(v.get(last)) for v in values))
+        if columns == len(distinct):
+            rows = names[:-1]
+            row_text = (f"{rows[0]} = {', '.join(dict.fromkeys(str(v.get(rows[0])) for v in values))}"
+                        if len(rows) == 1 else " × ".join(rows))
+            return f"rows: {row_text} · columns: {last} = {', '.join(distinct)} · {hint}"
+    return f"one cell per job, in grid order ({columns} per row) · {hint}"
+
+
 def counts_html(counts: dict[str, int]) -> str:
-    """Coloured ``STATE n`` items."""
+    """Coloured ``STATE n`` items, each kept on one line (the square never parts from its label)."""
     parts = []
     for state, n in counts.items():
         colour = STATUS_COLOURS.get(JobStatus(state), "#6c757d")
-        parts.append(f'<span class="skx-sweep-count" style="margin-right:10px">'
+        parts.append(f'<span class="skx-sweep-count" style="display:inline-block;white-space:nowrap;'
+                     f'margin-right:10px">'
                      f'<span style="color:{colour};font-weight:600">&#9632;</span> '
                      f'{html.escape(state)} {n}</span>')
     return "".join(parts)
@@ -71,6 +91,8 @@ class SweepPanel(widgets.VBox):
         self.grid = widgets.GridBox(self.cells, layout=widgets.Layout(
             grid_template_columns=f"repeat({columns_for(sweep.values)}, {CELL})", grid_gap="2px"))
         self.grid.add_class("skx-sweep-grid")
+        self.axes = widgets.HTML(f'<small style="color:#6c757d">{html.escape(axes_text(sweep.values))}</small>')
+        self.axes.add_class("skx-sweep-axes")
         self.counts = widgets.HTML()
         self.counts.add_class("skx-sweep-counts")
         self.cancel_button = widgets.Button(description="Cancel all", icon="stop", tooltip="Cancel every job",
@@ -80,7 +102,7 @@ class SweepPanel(widgets.VBox):
         self.error_line = widgets.HTML()
         self.detail_box = widgets.VBox()
         header = widgets.HBox([self.title, self.cancel_button], layout=widgets.Layout(align_items="center"))
-        super().__init__([header, self.counts, self.grid, self.error_line, self.detail_box])
+        super().__init__([header, self.counts, self.grid, self.axes, self.error_line, self.detail_box])
         self.add_class("skx-sweep")
         self.refresh()
 
@@ -145,6 +167,7 @@ class SweepPanel(widgets.VBox):
             old, self.detail = self.detail, None
             if old is not None:
                 self.cells[self.selected].remove_class("skx-sweep-cell-selected")
+                self.cells[self.selected].layout.border = ""
                 old.close()
             if index == self.selected:
                 self.selected = None
@@ -152,6 +175,7 @@ class SweepPanel(widgets.VBox):
                 return
             self.selected = index
             self.cells[index].add_class("skx-sweep-cell-selected")
+            self.cells[index].layout.border = SELECTED_BORDER
             self.detail = LaunchPanel(self.sweep.jobs[index], refresher=self._refresher)
             self.detail_box.children = (self.detail,)
 
@@ -170,7 +194,7 @@ class SweepPanel(widgets.VBox):
         self._refresher.unregister(self)
         if self.detail is not None:
             self.detail.close()
-        for child in [*self.cells, self.grid, self.counts, self.cancel_button, self.error_line, self.title,
+        for child in [*self.cells, self.grid, self.axes, self.counts, self.cancel_button, self.error_line, self.title,
                       self.detail_box]:
             child.close()
         super().close()

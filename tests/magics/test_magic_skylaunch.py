@@ -277,3 +277,15 @@ def test_help_is_real(ip: InteractiveShell) -> None:
     for flag in ("--gpus", "--no-spot", "--mount", "--env-file", "--executor", "--dryrun", "--yaml",
                  "--wait", "--out", "--backend", "[field num_nodes]"):
         assert flag in doc
+
+
+def test_wait_output_is_bounded_but_the_log_on_disk_is_complete(ip, capsys) -> None:
+    ip.run_line_magic("config", "SkyLaunchMagics.log_tail_lines = 50")
+    job = ip.run_cell_magic("skylaunch", "--wait --name many", "seq 1 5000\n")
+    out = capsys.readouterr().out.splitlines()
+    shown = [line for line in out if line.startswith("(many, pid=")]
+    assert [line.split()[-1] for line in shown[:50]] == [str(i) for i in range(1, 51)]
+    assert [line.split()[-1] for line in shown[50:]] == [str(i) for i in range(4981, 5001)]  # the last 20
+    assert any(f"the full log is {job.log_path}" in line for line in out)
+    assert any("4930 lines not shown" in line for line in out)
+    assert len(job.logs().splitlines()) == 5000  # nothing lost on disk
