@@ -4,8 +4,10 @@ A row is not a widget: its cells go into the table's grid, one per column. Job r
 ``skx-jobs-row`` and ``skx-job-<id>`` (a sweep's members also ``skx-jobs-member``); group rows
 carry ``skx-jobs-group`` and ``skx-sweep-<id>``, with the status column showing the members'
 counts per state and the actions Expand (``skx-jobs-expand``), Cancel all
-(``skx-jobs-cancel-all``) and Sweep panel (``skx-jobs-sweep-button``). Rows call the table's
-handlers only; assignments of unchanged text send nothing.
+(``skx-jobs-cancel-all``) and Sweep panel (``skx-jobs-sweep-button``). A member row is named by its
+values (``LR=1e-3 BS=32``; the group row holds the base name, the full job name is the tooltip), so
+it stays one line in the narrow Name column. Rows call the table's handlers only; assignments of
+unchanged text send nothing.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import ipywidgets as widgets
 from skyexec_nb.engine.status import JobStatus
 from skyexec_nb.views.launch_panel import CLUSTER_BACKENDS, elapsed_of, recovery_count
 from skyexec_nb.views.status_badge import StatusBadge, format_duration, format_time
-from skyexec_nb.views.sweep_panel import counts_html
+from skyexec_nb.views.sweep_panel import counts_html, values_text
 
 RECOVERIES_AT = 3  # where the Recoveries column goes when shown (after Status)
 
@@ -105,8 +107,7 @@ class JobRow(_Row):
     def update(self, row: dict[str, Any]) -> None:
         """Show a registry row."""
         status = JobStatus(str(row["status"]))
-        indent = "&nbsp;&nbsp;&#8627; " if self.member else ""
-        self.name.value = f"{indent}{html.escape(str(row['name']))} <small>#{row['id']}</small>"
+        self.name.value = f"{member_label(row) if self.member else html.escape(str(row['name']))} <small>#{row['id']}</small>"
         self.backend.value = html.escape(str(row["backend"]))
         self.badge.set_status(status)
         self.started.value = format_time(row.get("started") or row.get("created"))
@@ -166,6 +167,14 @@ class SweepRow(_Row):
         found = [c for c in (recovery_count(r["backend"], r) for r in members) if c is not None]
         self._show_recoveries(sum(found) if found else None)
         self.cancel_button.disabled = done or self.busy
+
+
+def member_label(row: dict[str, Any]) -> str:
+    """A sweep member's name cell: an arrow and its values, the full job name as tooltip."""
+    values = (sweep_info(row) or {}).get("values") or {}
+    label = values_text(values) if values else str(row["name"])
+    return (f'<span title="{html.escape(str(row["name"]))}">&nbsp;&nbsp;&#8627; '
+            f'{html.escape(label)}</span>')
 
 
 def _base_name(row: dict[str, Any], info: dict[str, Any]) -> str:
