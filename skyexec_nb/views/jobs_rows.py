@@ -107,7 +107,8 @@ class JobRow(_Row):
     def update(self, row: dict[str, Any]) -> None:
         """Show a registry row."""
         status = JobStatus(str(row["status"]))
-        self.name.value = f"{member_label(row) if self.member else html.escape(str(row['name']))} <small>#{row['id']}</small>"
+        label = member_label(row) if self.member else html.escape(str(row["name"]))
+        self.name.value = f"{label} <small>#{row['id']}</small>"
         self.backend.value = html.escape(str(row["backend"]))
         self.badge.set_status(status)
         self.started.value = format_time(row.get("started") or row.get("created"))
@@ -151,8 +152,9 @@ class SweepRow(_Row):
         self.counts = {s.value: statuses.count(s) for s in JobStatus if s in statuses}
         info = sweep_info(members[0]) or {}
         size = max(int(info.get("size") or 0), len(members))
-        self.name.value = (f"<b>{html.escape(_base_name(members[0], info))}</b> "
-                           f"<small>sweep {html.escape(str(self.sweep_id))} · {size} jobs</small>")
+        nowrap = '<span style="white-space:nowrap">'  # wrap between the parts, never inside "6 jobs"
+        self.name.value = (f"<b>{html.escape(_base_name(members[0], info))}</b> <small>{nowrap}sweep "
+                           f"{html.escape(str(self.sweep_id))}</span> · {nowrap}{size} jobs</span></small>")
         self.backend.value = html.escape(", ".join(sorted({str(r["backend"]) for r in members})))
         self.status.value = counts_html(self.counts)
         starts = [r.get("started") or r.get("created") for r in members]

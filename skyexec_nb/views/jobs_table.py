@@ -31,7 +31,9 @@ from skyexec_nb.views.sweep_panel import SweepPanel
 __all__ = ["COLUMNS", "JobRow", "JobsTable", "SweepRow", "group_rows"]
 
 COLUMNS = ("Name", "Backend", "Status", "Started", "Duration", "Cluster", "")
-_WIDTHS = ("minmax(8em,2fr)", "6em", "11em", "11em", "6em", "minmax(6em,1fr)", "auto")
+#: Name takes most of the free width (a sweep member's "↳ LR=1e-4 BS=64 #10" stays one line at
+#: ~1000px); Backend and Status are as wide as "skypilot" and "CANCELLING"/two counts need.
+_WIDTHS = ("minmax(8em,3fr)", "5em", "10em", "11em", "6em", "minmax(6em,1fr)", "auto")
 Row = JobRow | SweepRow
 
 

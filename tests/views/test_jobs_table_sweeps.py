@@ -29,6 +29,7 @@ def test_a_sweep_is_one_row_that_expands(executor, local_job, wait):
         assert f"skx-sweep-{s.id}" in group.actions._dom_classes
         assert "skx-jobs-expand" in group.expand_button._dom_classes
         assert s.id in group.name.value and "3 jobs" in group.name.value and "plain" in grid_rows(table)[0][0].value
+        assert '<span style="white-space:nowrap">3 jobs</span>' in group.name.value  # never "3 / jobs"
         assert set(table.rows) == {plain.id}  # members are not built while collapsed
 
         wait(lambda: group.counts == {"SUCCEEDED": 3})
@@ -43,6 +44,8 @@ def test_a_sweep_is_one_row_that_expands(executor, local_job, wait):
         assert [r[0] for r in rows[2:]] == [m.name for m in members]  # grid order, under the group
         for job, member, x in zip(s.jobs, members, (1, 2, 3)):
             assert f"X-{x}" in member.name.value and f"#{job.id}" in member.name.value
+            # named by its values (one short line under the group row), the full name as tooltip
+            assert f"&#8627; X={x}</span>" in member.name.value and f'title="{job.name}"' in member.name.value
             assert member.badge.status == "SUCCEEDED" and "skx-jobs-member" in member.name._dom_classes
         assert group.expand_button.description == "Collapse"
         members[1].show_button.click()  # members keep their own actions
