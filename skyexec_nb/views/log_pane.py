@@ -110,9 +110,14 @@ class LogPane(widgets.HTML):
 
     The widget's own DOM node is the scroll container: ``overflow: auto`` with a ``max_height``,
     and ``display: flex; flex-flow: column-reverse``. In a column-reverse flex box the scroll
-    origin is the bottom edge, so the browser keeps the view pinned to the newest line as
-    content grows; once the user scrolls up, the scroll offset is measured from the bottom and
-    stays put, so reading older lines is not disturbed by new output. No JavaScript needed.
+    origin is the bottom edge (``scrollTop`` 0 at the bottom, negative above), so the browser
+    keeps the view pinned to the newest line as content grows. Once the user scrolls up, the
+    view is held by the browser's scroll anchoring (CSS ``overflow-anchor: auto``, the default):
+    a constant offset from the bottom alone would drift by the height of every new batch, and
+    anchoring grows the offset by exactly that much, even though each update replaces the
+    ``<pre>`` (innerHTML). Proven in Chromium by tests/e2e/test_browser_log_scroll.py (with
+    ``overflow-anchor: none`` the reader's view drifts). A browser without scroll anchoring
+    would still follow at the bottom but let a scrolled-up view drift. No JavaScript needed.
     """
 
     def __init__(self, tail: LogTail, *, max_height: str = "360px", **kwargs) -> None:
