@@ -74,6 +74,25 @@ def _wait(read, ok, what: str, timeout: float = 5.0) -> dict:
         time.sleep(0.05)
 
 
+def _wheel_until(page, pane, read, delta: int, ok, what: str, timeout: float = 10.0) -> dict:
+    """Turn the mouse wheel over the pane, as a user does, until ``ok(state)``.
+
+    Chromium moves a limited distance per wheel event, and the log keeps growing meanwhile, so
+    one big event may not get there: keep turning (the pointer re-placed over the pane each time).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        state = read()
+        if ok(state):
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout}s: {state}")
+        box = pane.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, delta)
+        time.sleep(0.15)
+
+
 def _settled(read, timeout: float = 5.0) -> dict:
     """The pane once a (possibly smooth) wheel scroll has come to rest: same visible lines twice."""
     deadline = time.monotonic() + timeout
@@ -119,10 +138,7 @@ def test_log_pane_follows_and_leaves_a_scrolled_reader_alone(notebook) -> None:
     pane.screenshot(path=str(ARTIFACTS / "log_scroll_following.png"))
 
     # (2) The user scrolls to the top (mouse wheel over the pane, as a user does).
-    box = pane.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.wheel(0, -100_000)
-    _wait(read, lambda s: _num(s["first"]) == 1, "the wheel did not reach the top")
+    _wheel_until(page, pane, read, -5_000, lambda s: _num(s["first"]) == 1, "the wheel did not reach the top")
     time.sleep(0.2)  # let a smooth-scroll animation finish
     before = read()
     assert _num(before["first"]) == 1, f"the wheel did not reach the top: {before}"
@@ -158,8 +174,8 @@ def test_log_pane_follows_and_leaves_a_scrolled_reader_alone(notebook) -> None:
     pane.screenshot(path=str(ARTIFACTS / "log_scroll_reading_middle.png"))
 
     # (3) Back to the bottom: it follows again.
-    page.mouse.wheel(0, 100_000)
-    _wait(read, lambda s: _at_bottom(s) and s["last"] == s["newest"], "the wheel did not reach the bottom")
+    _wheel_until(page, pane, read, 5_000, lambda s: _at_bottom(s) and s["last"] == s["newest"],
+                 "the wheel did not reach the bottom")
     again = []
     for _ in range(5):
         time.sleep(0.3)
