@@ -23,6 +23,7 @@ from skyexec_nb.engine.procs import kill_groups, pid_alive
 from skyexec_nb.engine.registry import Registry, get_registry
 from skyexec_nb.engine.settings import get_settings
 from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.process_wide import ProcessWide
 
 log = logging.getLogger(__name__)
 Callback = Callable[["object"], None]
@@ -220,24 +221,17 @@ def fail_dead(registry: Registry, row: dict, detail: str = "") -> bool:
     return True
 
 
-_monitor: Monitor | None = None
-_monitor_lock = threading.Lock()
+_monitor: ProcessWide[Monitor] = ProcessWide(Monitor)
 
 
 def get_monitor() -> Monitor:
     """The process-wide Monitor (its thread starts on first use)."""
-    global _monitor
-    with _monitor_lock:
-        if _monitor is None:
-            _monitor = Monitor()
-        return _monitor
+    return _monitor.get()
 
 
 def shutdown() -> dict[int, subprocess.Popen]:
     """Stop the monitor; returns {job id: supervisor} started by this process that may still run."""
-    global _monitor
-    with _monitor_lock:
-        monitor, _monitor = _monitor, None
+    monitor = _monitor.take()
     if monitor is None:
         return {}
     monitor.stop()

@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 from skyexec_nb.engine import pricing
 from skyexec_nb.engine.pricing import PriceUnknown
+from skyexec_nb.process_wide import ProcessWide
 
 logger = logging.getLogger(__name__)
 
@@ -324,14 +325,9 @@ def _noop(_: Any) -> None:
     return None
 
 
-_shared: PriceService | None = None
-_shared_lock = threading.Lock()
+_shared: ProcessWide[PriceService] = ProcessWide(PriceService)
 
 
 def shared_price_service() -> PriceService:
     """The process-wide PriceService (created on first use): one worker for every view and magic."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = PriceService()
-        return _shared
+    return _shared.get()

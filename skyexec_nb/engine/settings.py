@@ -7,6 +7,7 @@ from pathlib import Path
 from traitlets import Float, HasTraits, Integer, TraitError, Unicode, default, validate
 
 from skyexec_nb.engine.backends import BACKEND_NAMES
+from skyexec_nb.process_wide import ProcessWide
 
 AUTO = "auto"
 BACKEND_SETTINGS: tuple[str, ...] = (AUTO, *BACKEND_NAMES)
@@ -100,18 +101,14 @@ class Settings(HasTraits):
         return Path(self.state_dir)
 
 
-_settings: Settings | None = None
+_settings: ProcessWide[Settings] = ProcessWide(Settings)
 
 
 def get_settings() -> Settings:
     """The process-wide Settings, created on first use (so env set before then applies)."""
-    global _settings
-    if _settings is None:
-        _settings = Settings()
-    return _settings
+    return _settings.get()
 
 
 def reset() -> None:
     """Forget the cached Settings (tests; the next get_settings() re-reads the environment)."""
-    global _settings
-    _settings = None
+    _settings.take()

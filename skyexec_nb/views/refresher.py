@@ -18,6 +18,8 @@ import time
 import traceback
 from typing import Protocol
 
+from skyexec_nb.process_wide import ProcessWide
+
 
 class Tickable(Protocol):
     """What the ticker needs of a view."""
@@ -84,12 +86,9 @@ class Refresher:
             time.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
 
-_refresher: Refresher | None = None
+_refresher: ProcessWide[Refresher] = ProcessWide(Refresher)
 
 
 def get_refresher() -> Refresher:
     """The process-wide ticker."""
-    global _refresher
-    if _refresher is None:
-        _refresher = Refresher()
-    return _refresher
+    return _refresher.get()

@@ -134,6 +134,7 @@ def test_dryrun_with_skypilot_shows_the_optimizer_plan(ip: InteractiveShell, mon
     import threading
 
     from skyexec_nb.engine import planning, pricing_service
+    from skyexec_nb.process_wide import ProcessWide
 
     seen: dict[str, Any] = {}
 
@@ -145,7 +146,7 @@ def test_dryrun_with_skypilot_shows_the_optimizer_plan(ip: InteractiveShell, mon
 
             threading.Thread(target=answer).start()
 
-    monkeypatch.setattr(pricing_service, "_shared", FakeService())
+    monkeypatch.setattr(pricing_service, "_shared", ProcessWide(lambda: FakeService()))
     ip.run_cell_magic("skylaunch", "--dryrun --backend skypilot --cpus 8 --name p", "echo\n")
     out = capsys.readouterr().out
     assert "nothing launched" in out and "TABLE\nChosen: aws m6i.2xlarge" in out

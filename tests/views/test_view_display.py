@@ -31,8 +31,9 @@ def test_no_frontend_gives_none_and_the_fallback():
 
 def test_inside_a_kernel_the_executor_shows_its_picker(kernel, monkeypatch):
     from skyexec_nb.engine import pricing_service
+    from skyexec_nb.process_wide import ProcessWide
 
-    monkeypatch.setattr(pricing_service, "_shared", types.SimpleNamespace(request=lambda ex, cb: None))
+    monkeypatch.setattr(pricing_service, "_shared", ProcessWide(lambda: types.SimpleNamespace(request=lambda ex, cb: None)))
     ex = SkyExecutor(env_vars={"HF_TOKEN": "real"})
     widget = display.executor_widget(ex)
     assert type(widget).__name__ == "ResourcePicker" and widget.executor is ex
