@@ -62,8 +62,8 @@ def _at_bottom(state: dict) -> bool:
     return state["atBottom"]
 
 
-def _wait(read, ok, what: str, timeout: float = 5.0) -> dict:
-    """Poll the pane until ``ok(state)``; fail with ``what`` and the last state."""
+def _wait(read, ok, what: str, timeout: float = 5.0, nudge=None, pause: float = 0.05) -> dict:
+    """Poll the pane until ``ok(state)``, calling ``nudge()`` between looks; fail with ``what``."""
     deadline = time.monotonic() + timeout
     while True:
         state = read()
@@ -71,7 +71,9 @@ def _wait(read, ok, what: str, timeout: float = 5.0) -> dict:
             return state
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} within {timeout}s: {state}")
-        time.sleep(0.05)
+        if nudge is not None:
+            nudge()
+        time.sleep(pause)
 
 
 def _wheel_until(page, pane, read, delta: int, ok, what: str, timeout: float = 10.0) -> dict:
@@ -80,17 +82,13 @@ def _wheel_until(page, pane, read, delta: int, ok, what: str, timeout: float = 1
     Chromium moves a limited distance per wheel event, and the log keeps growing meanwhile, so
     one big event may not get there: keep turning (the pointer re-placed over the pane each time).
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        state = read()
-        if ok(state):
-            return state
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout}s: {state}")
+
+    def turn() -> None:
         box = pane.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.mouse.wheel(0, delta)
-        time.sleep(0.15)
+
+    return _wait(read, ok, what, timeout, nudge=turn, pause=0.15)
 
 
 def _settled(read, timeout: float = 5.0) -> dict:
