@@ -19,9 +19,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from skyexec_nb.engine.slots import MAX_PARALLEL_ENV, SWEEP_ENV
 from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.model.validation import is_env_name
 
 MAX_JOBS = 1000
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check_grid(grid: Any) -> dict[str, list[Any]]:
@@ -31,7 +31,7 @@ def check_grid(grid: Any) -> dict[str, list[Any]]:
         raise ValueError(f"Invalid grid: {allowed}. Found: {grid!r}")
     out: dict[str, list[Any]] = {}
     for key, values in grid.items():
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not is_env_name(key):
             raise ValueError(f"Invalid grid: names of letters, digits and _ (not starting with a digit). "
                              f"Found: {key!r}")
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):

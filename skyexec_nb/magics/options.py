@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import keyword
-import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +16,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, argument_group
 
 from skyexec_nb.engine.backends import BACKEND_NAMES
+from skyexec_nb.model.validation import is_env_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from skyexec_nb.model.executor import SkyExecutor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _invalid(option: str, allowed: str, found: Any) -> UsageError:
@@ -59,7 +58,7 @@ def alternatives(item: Callable[[str], Any] = str.strip) -> Callable[[str], Any]
 def parse_env(option: str, text: str) -> tuple[str, str]:
     """``K=V`` -> ``(K, V)``; K must be a variable name, V may be empty or contain ``=``."""
     key, sep, value = text.partition("=")
-    if not sep or not _ENV_NAME.match(key):
+    if not sep or not is_env_name(key):
         raise _invalid(option, "KEY=VALUE with KEY a variable name (e.g. HF_HOME=/data)", text)
     return key, value
 

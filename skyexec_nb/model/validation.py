@@ -35,7 +35,7 @@ _CPUS_RE = re.compile(r"^\d+(\.\d+)?\+?$")
 _MEMORY_RE = re.compile(rf"^\d+(\.\d+)?({_MEMORY_UNITS})?\+?$", re.IGNORECASE)
 _DISK_RE = re.compile(rf"^\d+({_MEMORY_UNITS})?$", re.IGNORECASE)
 _GPU_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_.+-]*)(?::(.*))?$")
-_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CLUSTER_RE = re.compile(r"^[a-zA-Z]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$")
 _INFRA_RE = re.compile(
     r"^(?:(?i:kubernetes|k8s)(?:/.+)?|(?P<cloud>[A-Za-z0-9]+)(?:/[^/]+(?:/[^/]+)?)?"
@@ -252,13 +252,18 @@ def parse_mapping(value: Any, field: str) -> dict[str, Any] | None:
     return _str_keyed_dict(value, field, "a dict with string keys") or None
 
 
+def is_env_name(name: Any) -> bool:
+    """True for a valid environment variable name (letters, digits, '_'; not starting with a digit)."""
+    return isinstance(name, str) and _ENV_RE.fullmatch(name) is not None
+
+
 def parse_env_vars(value: Any, field: str = "env_vars") -> dict[str, str]:
     """``{NAME: value}``: names as in the shell, values strings (numbers are converted)."""
     if value is None:
         return {}
     envs = _str_keyed_dict(value, field, "a dict {NAME: string value}")
     for name, val in envs.items():
-        if not _ENV_RE.match(name):
+        if not is_env_name(name):
             raise FieldError(field, "names of letters, digits and _, not starting with a digit", name)
         if not (isinstance(val, str) or _is_number(val)):
             raise FieldError(field, f"a string value for {name}", val)

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from collections import deque
 
 import ipywidgets as widgets
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+from skyexec_nb.model.sky_module import strip_ansi
+
 #: Longest line kept (characters); longer lines are cut with a marker.
 MAX_LINE_CHARS = 10_000
 
 
 def _clean(line: str) -> str:
     """Drop ANSI escapes and carriage-return overwrites (progress bars keep their last state)."""
-    line = _ANSI.sub("", line)
+    line = strip_ansi(line)
     if "\r" in line:
         line = line.rstrip("\r").rsplit("\r", 1)[-1]
     if len(line) > MAX_LINE_CHARS:

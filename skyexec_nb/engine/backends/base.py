@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.model.sky_module import one_line_error, strip_ansi
 
 if TYPE_CHECKING:  # pragma: no cover
     from skyexec_nb.engine.job import Job
@@ -127,9 +128,8 @@ class RunContext:
 def one_line(exc: BaseException | str, limit: int = 300) -> str:
     """A one-line, length-capped message for the registry's ``error`` column.
 
-    An exception gives ``"<TypeName>: <message>"``; whitespace (newlines) is collapsed.
+    An exception gives ``"<TypeName>: <message>"`` (see ``one_line_error``); whitespace
+    (newlines) is collapsed and colour codes are dropped.
     """
-    if isinstance(exc, BaseException):
-        exc = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    text = " ".join(exc.split())
+    text = one_line_error(exc) if isinstance(exc, BaseException) else " ".join(strip_ansi(exc).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
