@@ -24,7 +24,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def bench_launch(n: int) -> list:
-    from skyexec_nb.engine.launcher import launch
+    from skyexec_nb.engine.jobs.launcher import launch
     from skyexec_nb.model.executor import SkyExecutor
 
     ex = SkyExecutor()
@@ -60,7 +60,7 @@ def bench_monitor(jobs: list) -> None:
 
 
 def bench_follow(lines: int = 300) -> None:
-    from skyexec_nb.engine.launcher import launch
+    from skyexec_nb.engine.jobs.launcher import launch
     from skyexec_nb.model.executor import SkyExecutor
 
     script = (f"{sys.executable} -c \"import time\nfor i in range({lines}):\n"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 CHILD = r"""
 import json, sys, threading, time
-from skyexec_nb.engine.pricing_service import PriceService
+from skyexec_nb.engine.pricing.service import PriceService
 
 class Ticker(threading.Thread):
     def __init__(self):

@@ -32,8 +32,8 @@ def show(label: str, values: list[float]) -> None:
 
 
 def overhead(runs: int) -> None:
-    from skyexec_nb.engine.launcher import launch
-    from skyexec_nb.engine.remote import launch_python, result
+    from skyexec_nb.engine.jobs.launcher import launch
+    from skyexec_nb.engine.remote.python_jobs import launch_python, result
     from skyexec_nb.model.executor import SkyExecutor
 
     ex = SkyExecutor()
@@ -55,7 +55,7 @@ def overhead(runs: int) -> None:
 def payloads(runs: int) -> None:
     import numpy as np
 
-    from skyexec_nb.engine.remote import launch_bundle, make_bundle, result
+    from skyexec_nb.engine.remote.python_jobs import launch_bundle, make_bundle, result
     from skyexec_nb.model.executor import SkyExecutor
 
     ex = SkyExecutor()
@@ -88,12 +88,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         os.environ["SKYEXEC_NB_HOME"] = home
-        from skyexec_nb.engine.settings import get_settings
+        from skyexec_nb.engine.jobs.settings import get_settings
 
         get_settings().max_payload_mb = 512
         overhead(args.runs)
         payloads(args.runs)
-        from skyexec_nb.engine import launcher
+        from skyexec_nb.engine.jobs import launcher
 
         launcher.shutdown_for_tests()
 

@@ -72,7 +72,7 @@ def follow(command: str, name: str, sample_rss: bool = False) -> dict:
     """Launch ``command`` locally, follow it with a LaunchPanel until drained; return figures."""
     import psutil
 
-    from skyexec_nb.engine import launcher
+    from skyexec_nb.engine.jobs import launcher
     from skyexec_nb.model.executor import SkyExecutor
     from skyexec_nb.views.launch_panel import LaunchPanel
 
@@ -118,7 +118,7 @@ def main() -> None:
     r = follow(f"seq 1 {args.lines}", "million", sample_rss=True)
     print(f"rss: {r['lines']:,}-line job followed in {r['wall']:.1f} s: RSS growth {r['rss_growth']:.1f} MB "
           f"(peak {r['peak_growth']:.1f} MB), {r['pane_msgs']} pane messages, kernel CPU {r['cpu']:.2f} s")
-    from skyexec_nb.engine import launcher
+    from skyexec_nb.engine.jobs import launcher
 
     launcher.shutdown_for_tests()
 

@@ -66,7 +66,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     saved = dict(os.environ)
     os.environ.update(_notebook_env())
     try:
-        from skyexec_nb.engine import launcher, settings
+        from skyexec_nb.engine.jobs import launcher
+        from skyexec_nb.engine.jobs import settings
 
         settings.reset()
         for job in launcher.jobs():
@@ -78,7 +79,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         os.environ.clear()
         os.environ.update(saved)
         try:
-            from skyexec_nb.engine import settings
+            from skyexec_nb.engine.jobs import settings
 
             settings.reset()
         except Exception:

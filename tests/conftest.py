@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# Test helpers (local_helpers, catalog_fixture, sky_standin) live in tests/; the test modules in
+# sub-folders import them by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(autouse=True)
@@ -15,14 +20,14 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("SKYEXEC_NB_HOME", str(home / ".skyexec_nb"))
     monkeypatch.setenv("SKY_RUNTIME_DIR", str(home))
     try:  # engine settings are read lazily; reset any cached instance between tests
-        from skyexec_nb.engine import settings as _settings
+        from skyexec_nb.engine.jobs import settings as _settings
     except ImportError:
         pass
     else:
         _settings.reset()
     yield home
     try:
-        from skyexec_nb.engine import launcher as _launcher
+        from skyexec_nb.engine.jobs import launcher as _launcher
     except ImportError:
         pass
     else:

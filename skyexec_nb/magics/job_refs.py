@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, Iterable, MutableMapping
 from IPython.core.error import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skyexec_nb.engine.job import Job
+    from skyexec_nb.engine.api import Job
 
 JOB_FORMS = "a job id, a job name (newest with that name) or -1 (last job)"
 
 
 def resolve_job(ref: str) -> Job:
     """The job ``ref`` names (id, name or ``-1``); a UsageError when there is none."""
-    from skyexec_nb.engine.launcher import find_job
+    from skyexec_nb.engine.api import find_job
 
     try:
         return find_job(ref)
@@ -26,7 +26,7 @@ def resolve_job(ref: str) -> Job:
 
 def jobs_on_cluster(cluster: str) -> list[Job]:
     """Recorded jobs whose cluster is ``cluster``, newest last."""
-    from skyexec_nb.engine.launcher import jobs
+    from skyexec_nb.engine.api import jobs
 
     return [job for job in jobs() if job.cluster == cluster]
 
@@ -148,8 +148,8 @@ def wait_streaming(handle: Any, limit: int | None = None) -> Any:
 
 def pull_now(job: Job, names: list[str], user_ns: MutableMapping[str, Any]) -> None:
     """After ``--wait``: set the ``--pull`` variables of a finished Python job before the cell returns."""
-    from skyexec_nb.engine.remote import RemoteError, ResultError, result
-    from skyexec_nb.engine.status import JobStatus
+    from skyexec_nb.engine.remote.python_jobs import RemoteError, ResultError, result
+    from skyexec_nb.engine.jobs.status import JobStatus
 
     if job.status is not JobStatus.SUCCEEDED:
         return

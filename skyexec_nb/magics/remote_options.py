@@ -66,7 +66,7 @@ class RemoteOptions:
 
 def parse_names(option: str, text: str | None) -> list[str]:
     """``"a,b"`` -> ``["a", "b"]`` (Python variable names; None -> [])."""
-    from skyexec_nb.engine.payload import PayloadError, check_names
+    from skyexec_nb.engine.remote.payload import PayloadError, check_names
 
     if text is None:
         return []
@@ -81,7 +81,7 @@ def parse_names(option: str, text: str | None) -> list[str]:
 
 def parse_sweep(specs: list[str]) -> dict[str, list[str]]:
     """``["LR=1e-3,3e-4", "BS=32,64"]`` -> ``{"LR": ["1e-3", "3e-4"], "BS": ["32", "64"]}``."""
-    from skyexec_nb.engine.sweep import check_grid
+    from skyexec_nb.engine.remote.sweep import check_grid
 
     grid: dict[str, list[str]] = {}
     for spec in specs:
@@ -138,7 +138,8 @@ def run_remote(executor: Any, cell: str, opts: RemoteOptions, user_ns: MutableMa
     ``dryrun`` and ``--sweep`` the Plan is the first job's. Raises UsageError (one line) for every
     refusal; nothing is launched then.
     """
-    from skyexec_nb.engine import remote, sweep
+    from skyexec_nb.engine.remote import python_jobs as remote
+    from skyexec_nb.engine.remote import sweep
 
     push = pushed_values(opts, user_ns)
     try:
@@ -153,7 +154,7 @@ def run_remote(executor: Any, cell: str, opts: RemoteOptions, user_ns: MutableMa
             name = sweep.job_name(name or "sweep", first)
             push = {**push, **{k: sweep.literal(v) for k, v in first.items()}} if opts.python else push
         if not opts.python:
-            from skyexec_nb.engine.launcher import launch
+            from skyexec_nb.engine.api import launch
 
             return launch(executor, cell, name=name, backend=backend, env=env, dryrun=dryrun)
         on_values = pull_into(opts.pull, user_ns) if opts.pull and background_pull else None

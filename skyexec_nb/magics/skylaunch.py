@@ -41,7 +41,7 @@ _LAUNCH_OPTIONS = {**OPTION_OF_FIELD, "name": "--name", "backend": "--backend", 
 
 
 def _settings() -> Any:
-    from skyexec_nb.engine.settings import get_settings
+    from skyexec_nb.engine.jobs.settings import get_settings
 
     return get_settings()
 
@@ -58,7 +58,7 @@ def _usage(exc: Exception, options: dict[str, str] = _LAUNCH_OPTIONS) -> UsageEr
 def _optimizer_text(config: dict[str, Any]) -> str:
     """SkyPilot's optimizer plan as text, from the price worker process (the kernel never
     imports sky for it); the cell waits for it, as a dry run is asked for to be read."""
-    from skyexec_nb.engine.pricing_service import shared_price_service
+    from skyexec_nb.engine.pricing.service import shared_price_service
 
     answered = threading.Event()
     box: dict[str, Any] = {}
@@ -195,7 +195,7 @@ class SkyLaunchMagics(Magics, Configurable):
 
         With ``background_pull`` a Python cell's ``--pull`` variables arrive when its job succeeds.
         """
-        from skyexec_nb.engine.launcher import launch
+        from skyexec_nb.engine.api import launch
 
         try:
             if remote.active:
@@ -276,7 +276,7 @@ class SkyLaunchMagics(Magics, Configurable):
         """Print one job's details, or a compact table of all jobs."""
         ref = parse_line(self.skystatus, line).job
         if ref is None:
-            from skyexec_nb.engine.launcher import jobs
+            from skyexec_nb.engine.api import jobs
 
             print(job_refs.jobs_table(jobs()))
         else:

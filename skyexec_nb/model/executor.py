@@ -14,9 +14,9 @@ from traitlets import Any as AnyTrait
 from traitlets import HasTraits, default, validate
 
 from skyexec_nb.model import config as cfg
-from skyexec_nb.model import masking, view_registry
+from skyexec_nb.model import app_ids, masking, view_registry
 from skyexec_nb.model import validation as v
-from skyexec_nb.model.errors import AppIdError, FieldError
+from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.macros import ExecutorMacros
 
 
@@ -268,11 +268,7 @@ class SkyExecutor(HasTraits):
         Raises:
             AppIdError: (a ValueError) the id is not of that form; the message names it.
         """
-        parts = app_id.rsplit("___", 3) if isinstance(app_id, str) else []
-        if len(parts) != 4 or not all(parts[1:]) or not parts[3].isdigit():
-            raise AppIdError(f"Invalid app id {app_id!r}: expected experiment___cluster___task___jobid "
-                             "with an integer job id")
-        return parts[1], parts[2], int(parts[3])
+        return app_ids.parse_app(app_id)
 
     @property
     def workdir(self) -> str | None:

@@ -19,9 +19,9 @@ def _sky() -> Any:
 
 
 def _parse(app_id: str) -> tuple[str, str, int]:
-    from skyexec_nb.model.executor import SkyExecutor
+    from skyexec_nb.model.app_ids import parse_app
 
-    return SkyExecutor.parse_app(app_id)
+    return parse_app(app_id)
 
 
 def _plain(record: Any) -> dict[str, Any]:

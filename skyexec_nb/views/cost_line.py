@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 import ipywidgets as widgets
 
-from skyexec_nb.engine.pricing import PriceRow, PriceUnknown, cheapest, estimate_cost, launched_config
+from skyexec_nb.engine.pricing.rows import PriceRow, PriceUnknown, cheapest, estimate_cost, launched_config
 from skyexec_nb.views.price_line import shared_service
 from skyexec_nb.views.status_badge import format_duration
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 import ipywidgets as widgets
 
-from skyexec_nb.engine.endpoints import Endpoint, known_endpoints, ports_of
+from skyexec_nb.engine.skyapi.endpoints import Endpoint, known_endpoints, ports_of
 
 PROBE_EVERY = 1.0  # seconds between probes of a live local job's ports
 PROBE_TIMEOUT = 0.05  # connect time-out per port, seconds

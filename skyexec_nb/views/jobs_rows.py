@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.views.launch_panel import CLUSTER_BACKENDS, elapsed_of, recovery_count
 from skyexec_nb.views.status_badge import StatusBadge, format_duration, format_time
 from skyexec_nb.views.sweep_panel import counts_html, values_text

@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 
-from skyexec_nb.engine.registry import get_registry
-from skyexec_nb.engine.sweep import Sweep
+from skyexec_nb.engine.jobs.registry import get_registry
+from skyexec_nb.engine.remote.sweep import Sweep
 from skyexec_nb.views.actions import run_action
 from skyexec_nb.views.jobs_rows import JobRow, SweepRow, cell, sweep_info, with_recoveries
 from skyexec_nb.views.launch_panel import LaunchPanel
@@ -168,7 +168,7 @@ class JobsTable(widgets.VBox):
     # -- actions (the table calls the engine's verbs only) ----------------------------------------
     def show(self, job_id: int) -> LaunchPanel | None:
         """Show job ``job_id``'s launch panel below the table (again: hide it)."""
-        from skyexec_nb.engine.launcher import get_job
+        from skyexec_nb.engine.api import get_job
 
         return self._toggle_detail(("job", job_id), lambda: LaunchPanel(get_job(job_id), refresher=self._refresher))
 
@@ -215,7 +215,7 @@ class JobsTable(widgets.VBox):
         self._run(self.groups.get(sweep_id), "Cancel all", lambda: Sweep.load(sweep_id).cancel())
 
     def _act(self, job_id: int, label: str, verb: Callable[[Any], Any]) -> None:
-        from skyexec_nb.engine.launcher import get_job
+        from skyexec_nb.engine.api import get_job
 
         self._run(self.rows.get(job_id), label, lambda: verb(get_job(job_id)))
 

@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 
-from skyexec_nb.engine.settings import get_settings
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.jobs.settings import get_settings
+from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.views.actions import run_action
 from skyexec_nb.views.cost_line import COST_BACKENDS, CostLine
 from skyexec_nb.views.endpoint_links import EndpointLinks
@@ -80,7 +80,7 @@ def failure_text(facts: dict[str, Any]) -> str:
 
 
 class LaunchPanel(widgets.VBox):
-    """Live view of a :class:`~skyexec_nb.engine.job.Job` (CSS ``skx-launch``).
+    """Live view of a :class:`~skyexec_nb.engine.jobs.job.Job` (CSS ``skx-launch``).
 
     Args:
         job: the job to follow.

@@ -14,7 +14,7 @@ CSS classes (stable; browser tests rely on them):
   job's launch panel appears; see :mod:`skyexec_nb.views.launch_panel` for its classes)
 - ``skx-plan-button`` shows SkyPilot's optimizer plan in ``skx-plan`` (launches nothing)
 
-The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.launcher.launch``.
+The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.jobs.launcher.launch``.
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from skyexec_nb.engine.backends import BACKEND_NAMES
-from skyexec_nb.engine.settings import get_settings
+from skyexec_nb.engine.jobs.backend_api import BACKEND_NAMES
+from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.views.kv_rows import KeyValueRows
 from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label, gpu_hint,
                                            make_widget)
@@ -134,7 +134,7 @@ class ResourcePicker(widgets.VBox):
 
     def job_name(self) -> str:
         """The name field, else the engine's default name of the command."""
-        from skyexec_nb.engine.launcher import default_name
+        from skyexec_nb.engine.jobs.launcher import default_name
 
         return self.name.value.strip() or default_name(self.command.value)
 
@@ -163,7 +163,7 @@ class ResourcePicker(widgets.VBox):
         """Launch the command on the executor; show the job's panel below (or the error, in words)."""
         if self.launch_button.disabled:
             return None
-        from skyexec_nb.engine import launcher
+        from skyexec_nb.engine.jobs import launcher
         from skyexec_nb.views.launch_panel import LaunchPanel
 
         try:

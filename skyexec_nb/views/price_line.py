@@ -12,7 +12,7 @@ import ipywidgets as widgets
 
 def shared_service() -> Any:
     """The process-wide PriceService (see ``engine.pricing_service.shared_price_service``)."""
-    from skyexec_nb.engine.pricing_service import shared_price_service
+    from skyexec_nb.engine.pricing.service import shared_price_service
 
     return shared_price_service()
 

@@ -6,7 +6,7 @@ import time
 
 import ipywidgets as widgets
 
-from skyexec_nb.engine.status import STATUS_COLOURS, JobStatus
+from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
 
 _DARK_TEXT = {JobStatus.CANCELLING, JobStatus.PENDING, JobStatus.SETTING_UP}
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from skyexec_nb.engine.status import STATUS_COLOURS, JobStatus
+from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
 from skyexec_nb.views.actions import run_action
 from skyexec_nb.views.launch_panel import LaunchPanel, error_html
 from skyexec_nb.views.refresher import Refresher, get_refresher
@@ -70,7 +70,7 @@ def counts_html(counts: dict[str, int]) -> str:
 
 
 class SweepPanel(widgets.VBox):
-    """Live view of a :class:`~skyexec_nb.engine.sweep.Sweep`.
+    """Live view of a :class:`~skyexec_nb.engine.remote.sweep.Sweep`.
 
     Args:
         sweep: The sweep (``.jobs``, ``.values``, ``.cancel()``).

@@ -185,7 +185,7 @@ def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
 def _cancel_leftover_jobs(env: dict[str, str]) -> None:
     """Cancel jobs the browser tests left running (their supervisors run in their own sessions)."""
     code = (
-        "from skyexec_nb.engine import launcher\n"
+        "from skyexec_nb.engine.jobs import launcher\n"
         "for job in launcher.jobs():\n"
         "    if not job.done():\n"
         "        job.cancel()\n"

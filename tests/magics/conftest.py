@@ -57,6 +57,6 @@ def run_cell(ip: InteractiveShell) -> Callable[[str], Any]:
 @pytest.fixture
 def recorded() -> Callable[[], list[Any]]:
     """``recorded()``: every job in the registry (a dry run or a refused launch adds none)."""
-    from skyexec_nb.engine.launcher import jobs
+    from skyexec_nb.engine.jobs.launcher import jobs
 
     return jobs

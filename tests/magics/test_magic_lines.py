@@ -12,8 +12,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from skyexec_nb.engine.settings import get_settings
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.jobs.settings import get_settings
+from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.model.executor import SkyExecutor
 
 LINE_MAGICS = ("skyexec", "skyjobs", "skylogs", "skystatus", "skycancel", "skydown")
@@ -133,7 +133,8 @@ def test_dryrun_with_skypilot_shows_the_optimizer_plan(ip: InteractiveShell, mon
                                                        capsys: pytest.CaptureFixture, recorded: Callable) -> None:
     import threading
 
-    from skyexec_nb.engine import planning, pricing_service
+    from skyexec_nb.engine.pricing import planning
+    from skyexec_nb.engine.pricing import service as pricing_service
     from skyexec_nb.process_wide import ProcessWide
 
     seen: dict[str, Any] = {}
@@ -275,7 +276,7 @@ def test_skystatus_lists_the_endpoints_of_a_serving_job(ip: InteractiveShell, ca
     import time
     import urllib.request
 
-    from skyexec_nb.engine import endpoints
+    from skyexec_nb.engine.skyapi import endpoints
 
     monkeypatch.setattr(endpoints, "server_proxy_installed", lambda: False)
     with socket.socket() as s:

@@ -11,9 +11,9 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from skyexec_nb.engine import remote
-from skyexec_nb.engine.payload import bundle_root
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.remote import python_jobs as remote
+from skyexec_nb.engine.remote.payload import bundle_root
+from skyexec_nb.engine.jobs.status import JobStatus
 
 TIMEOUT = 30
 #: A Python cell with quotes, $, braces, backticks, semicolons, a backslash and a blank line.
@@ -131,7 +131,7 @@ def test_sweep_dryrun_records_nothing(ip: InteractiveShell, recorded: Callable) 
 @pytest.mark.parametrize("mode", ["--wait", "", "--dryrun"])
 def test_remote_option_errors(ip: InteractiveShell, recorded: Callable, line: str, message: str,
                               mode: str) -> None:
-    from skyexec_nb.engine.settings import get_settings
+    from skyexec_nb.engine.jobs.settings import get_settings
 
     get_settings().max_payload_mb = 1
     ip.user_ns.update(lock=threading.Lock(), blob=b"x" * (2 * 1024 * 1024))

@@ -9,9 +9,9 @@ import yaml
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from skyexec_nb.engine.job import Job
-from skyexec_nb.engine.plan import Plan
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.jobs.job import Job
+from skyexec_nb.engine.jobs.plan import Plan
+from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.model.executor import SkyExecutor
 
 BODY = "echo hi\n"
@@ -64,7 +64,7 @@ def _skylaunch(ip: InteractiveShell, line: str, body: str = BODY) -> Any:
 @pytest.fixture
 def launch_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
     """Every engine ``launch(executor, command, **kw)`` call the magic makes (the real one runs)."""
-    from skyexec_nb.engine import launcher
+    from skyexec_nb.engine import api as launcher
 
     calls: list[tuple[Any, dict[str, Any]]] = []
     real = launcher.launch

@@ -11,8 +11,8 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from skyexec_nb.engine.status import JobStatus
-from skyexec_nb.engine.sweep import Sweep
+from skyexec_nb.engine.jobs.status import JobStatus
+from skyexec_nb.engine.remote.sweep import Sweep
 from skyexec_nb.magics.options import parse_line
 from skyexec_nb.magics.remote_options import parse_names, parse_sweep, remote_args, remote_options, run_remote
 from skyexec_nb.model.executor import SkyExecutor

@@ -64,7 +64,7 @@ def executor():
 @pytest.fixture
 def local_job():
     """``local_job(command, name=...)`` launches on the local backend and returns the Job."""
-    from skyexec_nb.engine import launcher
+    from skyexec_nb.engine.jobs import launcher
     from skyexec_nb.model.executor import SkyExecutor
 
     def launch(command: str, name: str = "t", **fields: Any):

@@ -11,10 +11,10 @@ from typing import Any, Callable
 
 import pytest
 
-from skyexec_nb.engine.planning import PlanResult, _no_cloud_message
-from skyexec_nb.engine.pricing import PriceRow, PriceUnknown, estimate_cost
-from skyexec_nb.engine.registry import get_registry
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.pricing.planning import PlanResult, _no_cloud_message
+from skyexec_nb.engine.pricing.rows import PriceRow, PriceUnknown, estimate_cost
+from skyexec_nb.engine.jobs.registry import get_registry
+from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.views.cost_line import CostLine, money
 from skyexec_nb.views.jobs_table import JobsTable
 from skyexec_nb.views.launch_panel import LaunchPanel
@@ -279,7 +279,7 @@ def test_plan_button_with_the_local_backend(plan_picker):
 
 def test_new_view_modules_never_import_sky():
     code = ("import sys; import skyexec_nb.views.cost_line, skyexec_nb.views.endpoint_links, "
-            "skyexec_nb.views.plan_button, skyexec_nb.views.launch_panel, skyexec_nb.engine.job; "
+            "skyexec_nb.views.plan_button, skyexec_nb.views.launch_panel, skyexec_nb.engine.jobs.job; "
             "print('sky' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from skyexec_nb.engine import endpoints
+from skyexec_nb.engine.skyapi import endpoints
 from skyexec_nb.views import endpoint_links
 from skyexec_nb.views.endpoint_links import EndpointLinks
 from skyexec_nb.views.launch_panel import LaunchPanel
@@ -73,7 +73,7 @@ def test_local_ports_are_probed_at_most_once_per_interval(monkeypatch: pytest.Mo
 
 
 def test_cloud_job_shows_the_urls_its_backend_recorded(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("skyexec_nb.engine.sky_sdk.sdk", lambda: pytest.fail("the view asked the API server"))
+    monkeypatch.setattr("skyexec_nb.engine.skyapi.sdk.sdk", lambda: pytest.fail("the view asked the API server"))
     job = types.SimpleNamespace(backend="skypilot", config={"resources": {"ports": ["8888", "6006"]}})
     links = EndpointLinks(job)
     links.update({"extra": {}}, ended=False)

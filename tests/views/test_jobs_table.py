@@ -46,7 +46,7 @@ def test_registry_is_read_at_most_once_per_interval(wait):
 def test_cancel_error_is_reported(local_job, wait, monkeypatch):
     job = local_job("sleep 30", name="stubborn")
     table = JobsTable(interval=0.2)
-    from skyexec_nb.engine.job import Job
+    from skyexec_nb.engine.jobs.job import Job
 
     def refuse(self):
         raise RuntimeError("no permission")

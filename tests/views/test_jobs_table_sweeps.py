@@ -1,8 +1,8 @@
 """JobsTable groups a sweep's jobs under one expandable row (real local sweeps)."""
 from __future__ import annotations
 
-from skyexec_nb.engine.status import STATUS_COLOURS, JobStatus
-from skyexec_nb.engine.sweep import sweep
+from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
+from skyexec_nb.engine.remote.sweep import sweep
 from skyexec_nb.views.jobs_rows import JobRow, SweepRow
 from skyexec_nb.views.jobs_table import JobsTable, group_rows
 from skyexec_nb.views.launch_panel import LaunchPanel

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from skyexec_nb.engine.status import STATUS_COLOURS, JobStatus
+from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
 from skyexec_nb.views.files_link import files_url, log_link_html
 from skyexec_nb.views.launch_panel import LaunchPanel
 
@@ -118,7 +118,7 @@ def test_flooding_job_stays_within_the_update_budget(local_job, wait, sent):
 
 
 def test_log_tail_length_follows_the_setting(local_job, wait):
-    from skyexec_nb.engine.settings import get_settings
+    from skyexec_nb.engine.jobs.settings import get_settings
 
     get_settings().log_tail_lines = 5
     job = local_job("seq 1 50", name="short-tail")

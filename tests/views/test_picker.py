@@ -173,7 +173,7 @@ class StubPrices:
 
 
 def test_price_line_uses_the_service_and_says_when_unknown(executor):
-    from skyexec_nb.engine.pricing import PriceRow, PriceUnknown
+    from skyexec_nb.engine.pricing.rows import PriceRow, PriceUnknown
 
     service = StubPrices()
     p = ResourcePicker(executor, price_service=service)

@@ -1,8 +1,8 @@
 """SweepPanel on real local sweeps: cells coloured by state, tooltips, counts, click, Cancel all."""
 from __future__ import annotations
 
-from skyexec_nb.engine.status import STATUS_COLOURS, JobStatus
-from skyexec_nb.engine.sweep import sweep
+from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
+from skyexec_nb.engine.remote.sweep import sweep
 from skyexec_nb.views.launch_panel import LaunchPanel
 from skyexec_nb.views.sweep_panel import SELECTED_BORDER, SweepPanel, axes_text, columns_for, counts_html
 

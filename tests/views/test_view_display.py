@@ -30,7 +30,7 @@ def test_no_frontend_gives_none_and_the_fallback():
 
 
 def test_inside_a_kernel_the_executor_shows_its_picker(kernel, monkeypatch):
-    from skyexec_nb.engine import pricing_service
+    from skyexec_nb.engine.pricing import service as pricing_service
     from skyexec_nb.process_wide import ProcessWide
 
     monkeypatch.setattr(pricing_service, "_shared", ProcessWide(lambda: types.SimpleNamespace(request=lambda ex, cb: None)))

@@ -1,31 +1,8 @@
-"""Backend lookup by name; backend modules are imported only when used (sky stays unloaded)."""
-from __future__ import annotations
+"""Backends: what runs a job, inside its supervisor process (``local``, ``skypilot``, ``jobs``).
 
-import importlib
-
-from skyexec_nb.model.errors import FieldError
-
-#: Backend name -> module defining ``BACKEND`` (see ``backends/base.py``).
-BACKEND_MODULES: dict[str, str] = {
-    "local": "skyexec_nb.engine.backends.local",
-    "skypilot": "skyexec_nb.engine.backends.skypilot",
-    "jobs": "skyexec_nb.engine.backends.managed",
-}
-BACKEND_NAMES: tuple[str, ...] = tuple(BACKEND_MODULES)
-
-
-def check_backend_name(name: str) -> str:
-    """Return ``name`` if it is a known backend; raise FieldError (one line) otherwise."""
-    if name not in BACKEND_MODULES:
-        raise FieldError("backend", f"one of {', '.join(BACKEND_NAMES)}", name)
-    return name
-
-
-def get_backend(name: str):
-    """The ``BACKEND`` object of backend ``name`` (imports its module on first use).
-
-    Raises:
-        FieldError: unknown backend name.
-    """
-    module = importlib.import_module(BACKEND_MODULES[check_backend_name(name)])
-    return module.BACKEND
+Each module defines a module-level ``BACKEND`` satisfying the interface in
+:mod:`skyexec_nb.engine.jobs.backend_api`, which also holds the name -> module table the job core
+uses to find a backend (imported only when a job needs it, so ``sky`` stays unloaded). Backends
+may import the model, ``engine.skyapi`` (SkyPilot helpers) and ``engine.jobs`` (the core); nothing
+in the job core imports a backend module by name in code.
+"""

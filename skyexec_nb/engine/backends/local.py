@@ -31,10 +31,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from skyexec_nb.engine.backends.base import BaseBackend, RunContext
+from skyexec_nb.engine.jobs.backend_api import BaseBackend, RunContext
 from skyexec_nb.engine.backends.nodes import SETUP_PREFIX, NodeResult, NodeSpec, node_prefix, run_nodes
-from skyexec_nb.engine.settings import get_settings
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.jobs.settings import get_settings
+from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.model.errors import FieldError
 
 

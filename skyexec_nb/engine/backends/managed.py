@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from skyexec_nb.engine.backends.skypilot import SkyBackend, SkyRun, to_status, with_job_id
-from skyexec_nb.engine.sky_sdk import pump_lines
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.skyapi.sdk import pump_lines
+from skyexec_nb.engine.jobs.status import JobStatus
 
 OVERRIDES = {
     "STARTING": JobStatus.PROVISIONING,

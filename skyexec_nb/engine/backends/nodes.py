@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from skyexec_nb.engine.backends.base import RunContext
-from skyexec_nb.engine.procs import group_alive, signal_groups
+from skyexec_nb.engine.jobs.backend_api import RunContext
+from skyexec_nb.engine.jobs.procs import group_alive, signal_groups
 
 _READ = 256 * 1024
 _DRAIN_AFTER_EXIT = 2.0  # seconds to wait for pipes held by background children

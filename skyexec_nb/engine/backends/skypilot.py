@@ -33,9 +33,9 @@ import sys
 import time
 from typing import Any, Callable
 
-from skyexec_nb.engine.backends.base import BaseBackend, RunContext
-from skyexec_nb.engine.sky_sdk import SDK_ENV, RequestAborted, await_request, call, one_line_error, pump_lines, sdk
-from skyexec_nb.engine.status import JobStatus
+from skyexec_nb.engine.jobs.backend_api import BaseBackend, RunContext
+from skyexec_nb.engine.skyapi.sdk import SDK_ENV, RequestAborted, await_request, call, one_line_error, pump_lines, sdk
+from skyexec_nb.engine.jobs.status import JobStatus
 
 POLL_ENV = "SKYEXEC_NB_SKY_POLL"
 CANCEL_TIMEOUT = 120.0  # seconds to wait for SkyPilot to confirm a cancellation
@@ -317,8 +317,8 @@ class SkyPilotBackend(SkyBackend):
 
 def start_down(job: Any) -> str:
     """Record the request, then run ``sky.down(job.cluster)`` in a detached helper process."""
-    from skyexec_nb.engine.logfile import LogWriter
-    from skyexec_nb.engine.registry import get_registry
+    from skyexec_nb.engine.jobs.logfile import LogWriter
+    from skyexec_nb.engine.jobs.registry import get_registry
 
     registry = get_registry()
     registry.update(job.id, down={"state": "requested", "at": time.time()})
@@ -337,8 +337,8 @@ def start_down(job: Any) -> str:
 
 def run_down(job_id: int) -> int:
     """The helper process: ``sky.down`` the job's cluster, record the outcome; returns an exit code."""
-    from skyexec_nb.engine.logfile import LogWriter
-    from skyexec_nb.engine.registry import get_registry
+    from skyexec_nb.engine.jobs.logfile import LogWriter
+    from skyexec_nb.engine.jobs.registry import get_registry
 
     registry = get_registry()
     row = registry.get(job_id)

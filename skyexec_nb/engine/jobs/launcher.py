@@ -1,0 +1,166 @@
+"""``launch()``: validate, record, hand off to the monitor, return a Job within milliseconds."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from skyexec_nb.engine.jobs.backend_api import check_backend_name, get_backend
+from skyexec_nb.engine.jobs.job import Job
+from skyexec_nb.engine.jobs.plan import Plan
+from skyexec_nb.engine.jobs.registry import get_registry
+from skyexec_nb.engine.jobs.settings import AUTO, get_settings
+from skyexec_nb.engine.skyapi.local_state import auto_backend
+from skyexec_nb.model.errors import FieldError
+
+APP_PREFIX = "skyexec_nb"
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def default_name(command: str | Sequence[str]) -> str:
+    """The first word of the command (its basename, sanitised), or 'job'."""
+    if isinstance(command, str):
+        lines = [ln.strip() for ln in command.splitlines()]
+        first = next((ln for ln in lines if ln and not ln.startswith("#")), "")
+        words = first.split()
+    else:
+        words = [str(a) for a in command]
+    word = next((w for w in words if "=" not in w), "")  # skip VAR=value prefixes
+    word = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(word).name).strip("-._")
+    return word[:40] or "job"
+
+
+def _check_name(name: str) -> str:
+    if not _NAME_OK.match(name) or "___" in name:
+        raise FieldError("name", "letters, digits, '.', '_' or '-' (no '___'), starting alphanumeric", name)
+    return name
+
+
+def app_id(cluster: str, name: str, job_id: int) -> str:
+    """``skyexec_nb___<cluster>___<name>___<id>`` (parseable by ``SkyExecutor.parse_app``)."""
+    return f"{APP_PREFIX}___{cluster}___{name}___{job_id}"
+
+
+def _launch_options(executor: Any) -> dict[str, Any]:
+    """What the backend needs besides the task; ``cancel_grace`` carries this kernel's setting."""
+    return {
+        "cluster_name": getattr(executor, "cluster_name", None) or None,
+        "autodown": bool(getattr(executor, "autodown", False)),
+        "idle_minutes": getattr(executor, "idle_minutes_to_autostop", None),
+        "retry_until_up": bool(getattr(executor, "retry_until_up", False)),
+        "cancel_grace": get_settings().cancel_grace,
+    }
+
+
+def launch(
+    executor: Any,
+    command: str | Sequence[str],
+    *,
+    name: str | None = None,
+    backend: str | None = None,
+    env: dict[str, str] | None = None,
+    dryrun: bool = False,
+    job_class: type[Job] = Job,
+) -> Job | Plan:
+    """Launch ``command`` on ``executor``'s resources; returns at once (work runs in background).
+
+    Args:
+        executor: A SkyExecutor (anything with ``to_config`` and its launch fields).
+        command: A bash script (cell body) or an argv list.
+        name: Job name (default: the command's first word, or 'job').
+        backend: "local", "skypilot", "jobs", or "auto" ("skypilot" when SkyPilot's ``sky check``
+            enabled a cloud, else "local"); default ``settings.default_backend`` (itself "auto"
+            unless configured).
+        env: Extra environment variables for the task.
+        dryrun: Record and start nothing; return a :class:`Plan`.
+        job_class: The handle class returned (the public API passes its richer ``Job``).
+
+    Returns:
+        A :class:`Job` (or a :class:`Plan` when ``dryrun``).
+
+    Raises:
+        FieldError: bad executor fields, name, backend or command (nothing recorded or started).
+    """
+    backend = backend or get_settings().default_backend
+    if backend == AUTO:
+        backend = auto_backend()
+    backend = check_backend_name(backend)
+    name = _check_name(name or default_name(command))
+    cmd = command if isinstance(command, str) else [str(a) for a in command]
+    config = executor.to_config(name, cmd=cmd, env_vars=dict(env) if env else None)
+    options = _launch_options(executor)
+    impl = get_backend(backend)
+    impl.precheck(config, options)
+    if dryrun:
+        return Plan(name=name, backend=backend, cluster=options["cluster_name"] or "skx-<id>",
+                    config=config, launch_options=options)
+    state = get_settings().state_path
+
+    def derive(job_id: int) -> dict[str, Any]:
+        cluster = options["cluster_name"] or f"skx-{job_id}"
+        job_dir = state / "jobs" / str(job_id)
+        return {"cluster": cluster, "app_id": app_id(cluster, name, job_id),
+                "job_dir": str(job_dir), "log_path": str(job_dir / "run.log")}
+
+    registry = get_registry()
+    job_id = registry.insert(derive, name=name, backend=backend, status=impl.initial_status,
+                             config=config, launch_options=options, exit_codes={}, node_pgids=[])
+    (state / "jobs" / str(job_id)).mkdir(parents=True, exist_ok=True)
+    from skyexec_nb.engine.jobs.monitor import get_monitor
+
+    get_monitor().spawn(job_id, registry)
+    return job_class(job_id, registry)
+
+
+def jobs(job_class: type[Job] = Job) -> list[Job]:
+    """Every recorded job, newest last."""
+    registry = get_registry()
+    return [job_class(row["id"], registry) for row in registry.rows()]
+
+
+def get_job(job_id: int, job_class: type[Job] = Job) -> Job:
+    """The job with id ``job_id``.
+
+    Raises:
+        LookupError: no such job.
+    """
+    return job_class(int(job_id), get_registry())
+
+
+def find_job(ref: int | str, job_class: type[Job] = Job) -> Job:
+    """A job by id (int or digits), ``-1``/``'-1'`` for the newest, or the newest with a name.
+
+    Raises:
+        LookupError: nothing matches (one line).
+    """
+    registry = get_registry()
+    text = str(ref).strip()
+    if text == "-1":
+        row = registry.last()
+        if row is None:
+            raise LookupError("No jobs yet")
+        return job_class(row["id"], registry)
+    if text.isdigit():
+        return job_class(int(text), registry)
+    row = registry.find(text)
+    if row is None:
+        raise LookupError(f"No job named {text!r}")
+    return job_class(row["id"], registry)
+
+
+def shutdown_for_tests() -> None:
+    """Stop the monitor and kill every supervisor this process started, with its node groups."""
+    import signal
+
+    from skyexec_nb.engine.jobs import monitor
+    from skyexec_nb.engine.jobs.procs import kill_groups, signal_groups
+
+    children = monitor.shutdown()
+    if not children:
+        return
+    signal_groups([proc.pid for proc in children.values()], signal.SIGKILL)  # own session: pgid == pid
+    registry = get_registry()
+    pgids = [pgid for job_id in children for pgid in (registry.get(job_id) or {}).get("node_pgids", [])]
+    kill_groups(pgids, grace=0.0)
+    for proc in children.values():
+        proc.wait(5)

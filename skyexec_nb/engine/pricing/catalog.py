@@ -1,0 +1,187 @@
+"""Price look-ups in SkyPilot's catalog (imports ``sky``), and the price worker process.
+
+Written for SkyPilot 0.14 (pin-sensitive: ``Cloud.get_feasible_launchable_resources``,
+``Cloud.regions_with_offering``, ``Cloud.instance_type_to_hourly_cost``,
+``Cloud.accelerators_to_hourly_cost``, ``sky.catalog.common.requests``).
+
+Never downloads: only clouds whose ``vms.csv`` is on disk are asked, and while a look-up runs
+SkyPilot's catalog fetcher is replaced by one that fails at once (SkyPilot then keeps the file it
+has). Run as ``python -m skyexec_nb.engine.pricing.catalog`` it is the price worker: JSON requests
+on stdin, one JSON line per answer on stdout (see ``main``).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import threading
+import time
+from typing import Any, Iterator, Mapping, Optional
+
+from skyexec_nb.engine.pricing import rows as pricing
+from skyexec_nb.engine.pricing.rows import Candidate, PriceRow, PriceUnknown
+from skyexec_nb.engine.pricing.no_download import no_catalog_download
+from skyexec_nb.engine.skyapi.sdk import one_line_error
+
+_LOCK = threading.Lock()  # one look-up at a time: the catalog patch below is process-wide
+
+
+def _price(fn: Any, *args: Any) -> Optional[float]:
+    try:
+        value = float(fn(*args))
+    except (ValueError, KeyError, AssertionError):
+        return None
+    return None if math.isnan(value) else value
+
+
+def _node_price(cloud: Any, res: Any, spot: bool, region: str) -> Optional[float]:
+    """Instance + attached accelerators, $/hr per node, in one region (None: not offered)."""
+    inst = _price(cloud.instance_type_to_hourly_cost, res.instance_type, spot, region, None)
+    if inst is None:
+        return None
+    if not res.accelerators:
+        return inst
+    acc = _price(cloud.accelerators_to_hourly_cost, res.accelerators, spot, region, None)
+    return None if acc is None else inst + acc
+
+
+def _cloud_rows(cand: Candidate, cloud_name: str, num_nodes: int) -> tuple[list[PriceRow], str]:
+    """Cheapest instance per region of ``cand`` in one cloud; or ([], reason)."""
+    import sky
+    from sky.utils import registry
+
+    cloud = registry.CLOUD_REGISTRY.from_str(cloud_name)
+    infra = "/".join(p for p in (cloud_name, cand.region, cand.zone) if p)
+    request = sky.Resources(
+        infra=infra, instance_type=cand.instance_type, cpus=cand.cpus, memory=cand.memory,
+        accelerators=dict([cand.accelerator]) if cand.accelerator else None, use_spot=cand.use_spot)
+    feasible = cloud.get_feasible_launchable_resources(request, num_nodes)
+    if not feasible.resources_list:
+        hint = f" (did you mean {', '.join(sorted(feasible.fuzzy_candidate_list)[:4])}?)" \
+            if feasible.fuzzy_candidate_list else ""
+        return [], f"{cand.what()} is not in the {cloud_name} catalog{hint}"
+    best: dict[str, PriceRow] = {}
+    for res in feasible.resources_list:
+        regions = cloud.regions_with_offering(res.instance_type, res.accelerators, cand.use_spot,
+                                              cand.region, cand.zone, res)
+        for region in regions:
+            od = _node_price(cloud, res, False, region.name)
+            spot = _node_price(cloud, res, True, region.name)
+            applicable = spot if cand.use_spot else od
+            if applicable is None:
+                continue
+            row = PriceRow.make(candidate=cand.index, cloud=cloud_name, region=region.name,
+                                instance_type=res.instance_type,
+                                accelerators=cand.accelerators or _acc_str(res.accelerators),
+                                num_nodes=num_nodes, use_spot=cand.use_spot,
+                                node_on_demand=od, node_spot=spot)
+            old = best.get(region.name)
+            if old is None or row.hourly < old.hourly:  # type: ignore[operator]
+                best[region.name] = row
+    if not best:
+        kind = "spot " if cand.use_spot else ""
+        return [], f"no {kind}price for {cand.what()} in the {cloud_name} catalog"
+    return list(best.values()), ""
+
+
+def _acc_str(acc: Optional[Mapping[str, Any]]) -> Optional[str]:
+    if not acc:
+        return None
+    return ",".join(f"{k}:{v:g}" if isinstance(v, float) else f"{k}:{v}" for k, v in acc.items())
+
+
+def price_candidate(cand: Candidate, num_nodes: int, available: list[str]) -> pricing.PriceResult:
+    """Rows for one candidate over the clouds it allows, or ``[PriceUnknown]``."""
+    if cand.cloud is not None and cand.cloud not in pricing.PRICED_CLOUDS:
+        return [PriceUnknown(f"{cand.cloud} has no price catalog (prices come from live clusters)", cand.index)]
+    if cand.cloud is not None and cand.cloud not in available:
+        return [PriceUnknown(f"no {cand.cloud} catalog on this machine", cand.index)]
+    clouds = [cand.cloud] if cand.cloud else available
+    rows: list[PriceRow] = []
+    reasons: list[str] = []
+    for name in clouds:
+        try:
+            found, reason = _cloud_rows(cand, name, num_nodes)
+        except Exception as exc:  # a cloud's catalog that cannot be read: say so, try the others
+            found, reason = [], f"the {name} catalog cannot be read ({one_line_error(exc)})"
+        rows += found
+        if reason:
+            reasons.append(reason)
+    if not rows:
+        if cand.cloud is None and len(reasons) > 1 and all("is not in the" in r for r in reasons):
+            return [PriceUnknown(f"{cand.what()} is not in the catalog on this machine "
+                                 f"(clouds: {', '.join(clouds)})", cand.index)]
+        return [PriceUnknown("; ".join(reasons) or "no matching instance", cand.index)]
+    rows.sort(key=lambda r: (r.hourly, r.cloud, r.region))
+    return list(rows)
+
+
+def price_config(config: Mapping[str, Any]) -> pricing.PriceResult:
+    """Prices of every candidate of a task config, in this process (imports ``sky``).
+
+    Raises:
+        ValueError: a field has the wrong form.
+    """
+    cands = pricing.candidates(config)
+    num_nodes = pricing.num_nodes_of(config)
+    available = pricing.catalog_clouds()
+    if not available:
+        return [PriceUnknown(pricing.no_catalog_reason())]
+    out: pricing.PriceResult = []
+    with _LOCK, no_catalog_download():
+        for cand in cands:
+            out += price_candidate(cand, num_nodes, available)
+    return out
+
+
+# ----------------------------------------------------------------------------- worker process
+
+def _serve_one(req: Mapping[str, Any]) -> dict[str, Any]:
+    op = req.get("op")
+    try:
+        if op == "prices":
+            return {"result": pricing.encode_result(price_config(req["config"]))}
+        if op == "plan":
+            from skyexec_nb.engine.pricing.planning import optimizer_plan
+
+            return {"result": optimizer_plan(req["config"], enabled_clouds=req.get("enabled_clouds")).as_dict()}
+        if op == "ping":
+            return {"result": "pong"}
+        return {"error": f"unknown op {op!r}"}
+    except ValueError as exc:
+        return {"error": one_line_error(exc), "value_error": True}
+    except Exception as exc:  # one line back to the caller, never a traceback
+        return {"error": one_line_error(exc)}
+
+
+def main() -> None:
+    """Serve requests ``{"id", "op": "prices"|"plan"|"ping", "config"}``, one JSON line each.
+
+    Imports ``sky`` first (so a started worker is a warm worker) and announces
+    ``{"ready": true, "import_s": ...}``. Anything else written to stdout goes to stderr.
+    """
+    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    t0 = time.perf_counter()
+    import sky  # noqa: F401  (warm up: seconds)
+
+    out.write(json.dumps({"ready": True, "import_s": round(time.perf_counter() - t0, 3)}) + "\n")
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+        except json.JSONDecodeError as exc:
+            out.write(json.dumps({"id": None, "error": f"bad request: {exc}"}) + "\n")
+            continue
+        t = time.perf_counter()
+        reply = _serve_one(req)
+        reply.update(id=req.get("id"), seconds=round(time.perf_counter() - t, 3))
+        out.write(json.dumps(reply) + "\n")
+
+
+if __name__ == "__main__":
+    main()
