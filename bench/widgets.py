@@ -4,7 +4,9 @@
    imported (it must not be).
 2. A local job printing as fast as it can for a few seconds while a LaunchPanel follows it:
    comm messages per second (all widgets, and the log pane alone, counted by a stand-in comm)
-   and this process's CPU (the kernel's, i.e. ticker + widget serialisation).
+   and this process's CPU (the kernel's, i.e. ticker + widget serialisation); the log pane's
+   bytes per second to the front end (JSON as sent; goal <= 64 KiB/s at <= 10 msgs/s) and the
+   lines lost on disk (numbered lines: last number minus lines in the file; goal 0).
 3. RSS growth of this process while a panel follows a 1,000,000-line job.
 
 Measures only; asserts nothing. Usage: ``python bench/widgets.py [--runs N] [--lines N]``.
@@ -13,6 +15,7 @@ Runs in a temporary SKYEXEC_NB_HOME.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -55,6 +58,9 @@ class CountingComm:
     def __init__(self, **kwargs) -> None:
         self.comm_id = kwargs.get("comm_id") or os.urandom(8).hex()
         self.count = 0
+        self.bytes = self.stream_bytes = 0
+        if kwargs.get("data"):  # the open message (the widget's whole state)
+            self.bytes += len(json.dumps(kwargs["data"], default=str))
 
     def on_msg(self, callback) -> None:
         pass
@@ -63,6 +69,10 @@ class CountingComm:
         self.count += 1
         CountingComm.total += 1
         CountingComm.total_bytes += len(repr(data))
+        size = len(json.dumps(data, default=str)) + sum(len(b) for b in buffers or ())  # as sent (JSON)
+        self.bytes += size
+        if "_esm" not in ((data or {}).get("state") or {}):  # the front-end module goes once per widget
+            self.stream_bytes += size
 
     def close(self, *args, **kwargs) -> None:
         pass
@@ -89,8 +99,19 @@ def follow(command: str, name: str, sample_rss: bool = False) -> dict:
     wall = time.monotonic() - wall0
     cpu1 = proc.cpu_times()
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-    lines = sum(1 for _ in open(job.log_path, "rb"))
-    result = dict(wall=wall, cpu=cpu, lines=lines, msgs=CountingComm.total, pane_msgs=panel.log_pane.comm.count,
+    lines = numbered_lines = 0
+    numbered: list[int] = []  # the numbers of "line N" lines (the flood's): the last one is how many it printed
+    with open(job.log_path, "rb") as f:
+        for raw in f:
+            lines += 1
+            words = raw.split()
+            if b"line" in words and words.index(b"line") + 1 < len(words) and words[words.index(b"line") + 1].isdigit():
+                numbered_lines += 1
+                numbered = [int(words[words.index(b"line") + 1])]
+    pane = panel.log_pane.comm
+    result = dict(wall=wall, cpu=cpu, lines=lines, msgs=CountingComm.total, pane_msgs=pane.count,
+                  pane_bytes=pane.bytes, pane_stream_bytes=pane.stream_bytes,
+                  lost=(numbered[-1] - numbered_lines) if numbered else None,
                   bytes=CountingComm.total_bytes, rss_growth=(proc.memory_info().rss - rss0) / 2**20,
                   peak_growth=(peak - rss0) / 2**20, status=panel.status.value)
     panel.close()
@@ -115,6 +136,9 @@ def main() -> None:
     print(f"flood: {r['lines']:,} lines in {r['wall']:.1f} s ({r['lines'] / r['wall']:,.0f} lines/s) -> "
           f"{r['msgs'] / r['wall']:.1f} comm msgs/s in all, {r['pane_msgs'] / r['wall']:.1f}/s to the log pane, "
           f"{r['bytes'] / r['wall'] / 1024:.0f} KiB/s; kernel CPU {100 * r['cpu'] / r['wall']:.1f}% of one core")
+    print(f"log pane under the flood: {r['pane_stream_bytes'] / r['wall'] / 1024:.1f} KiB/s to the front end "
+          f"({r['pane_bytes'] / r['wall'] / 1024:.1f} KiB/s with the one-time front-end module), "
+          f"{r['pane_msgs'] / r['wall']:.1f} msgs/s; lines lost on disk: {r['lost']}")
     r = follow(f"seq 1 {args.lines}", "million", sample_rss=True)
     print(f"rss: {r['lines']:,}-line job followed in {r['wall']:.1f} s: RSS growth {r['rss_growth']:.1f} MB "
           f"(peak {r['peak_growth']:.1f} MB), {r['pane_msgs']} pane messages, kernel CPU {r['cpu']:.2f} s")

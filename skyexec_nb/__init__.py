@@ -75,3 +75,5 @@ _view_registry.register_view("SkyExecutor", _view_factory("skyexec_nb.views.disp
 _view_registry.register_view("SkyExecutor:edit", _view_factory("skyexec_nb.views.picker", "ResourcePicker"))
 _view_registry.register_view("Job", _view_factory("skyexec_nb.views.display", "job_widget"))
 _view_registry.register_view("Sweep", _view_factory("skyexec_nb.views.display", "sweep_widget"))
+# Inside IPython, a Job/Sweep/SkyExecutor is shown live plus a saved record kept true in place.
+importlib.import_module("skyexec_nb.views.display").install_live_display()

@@ -1,9 +1,10 @@
 """A small hand-made SkyPilot catalog (schema v8) for offline price and plan tests.
 
-Layout and columns follow ../shared/docs/skypilot-notes.md: ``aws/vms.csv``, ``lambda/vms.csv``
-(no AvailabilityZone column), ``common/accelerators.csv`` and ``common/metadata.csv`` under
-``<runtime_dir>/.sky/catalogs/v8``. No ``.meta/*.md5`` files are written, so SkyPilot treats the
-CSVs as user-provided and never re-fetches them.
+Layout and columns are those of SkyPilot 0.14.1's own catalog: ``aws/vms.csv``, ``lambda/vms.csv``
+(no AvailabilityZone column: an empty one silently drops Lambda), ``common/accelerators.csv`` and
+``common/metadata.csv`` under ``<runtime_dir>/.sky/catalogs/v8``, where the runtime dir is
+``$SKY_RUNTIME_DIR`` (default HOME), fixed at the first ``import sky``. No ``.meta/*.md5`` files
+are written, so SkyPilot treats the CSVs as user-provided and never re-fetches them.
 """
 from __future__ import annotations
 

@@ -83,18 +83,24 @@ def job_details(job: Job) -> str:
     if job.error:
         lines.append(f"  error      {job.error}")
     lines.extend(_endpoint_lines(job))
-    lines.append(f"  log        {job.log_path}")
+    lost = not job.log_path.exists() and bool(job.row()["supervisor_pid"] or job.started)
+    lines.append(f"  log        {job.log_path}" + ("  (deleted: its output is not kept)" if lost else ""))
     return "\n".join(lines)
 
 
 def print_lines(lines: Iterable[str]) -> None:
-    """Print log lines as they come (they carry no newline).
+    """Print log lines as they come (they carry no newline), each capped for display.
 
-    No flush per line: ipykernel's stdout sends what was written every 0.2 s, so a fast job
-    costs a few stream messages a second, not one per line.
+    A line longer than ``logfile.DISPLAY_CHARS`` is cut, saying how much more the log file
+    holds (a 50 MB line would stall the notebook). The engine's notices (a log deleted or
+    truncated while followed, see ``logfile``) are lines like any other. No flush per line:
+    ipykernel's stdout sends what was written every 0.2 s, so a fast job costs a few stream
+    messages a second, not one per line.
     """
+    from skyexec_nb.engine.jobs.logfile import cap_line
+
     for line in lines:
-        print(line)
+        print(cap_line(line))
     sys.stdout.flush()
 
 
@@ -103,12 +109,14 @@ def print_bounded(lines: Iterable[str], limit: int, job: Any) -> None:
 
     The cell's output stays bounded however much the job prints; the full log stays on disk.
     """
+    from skyexec_nb.engine.jobs.logfile import cap_line
+
     shown = 0
     rest: deque[str] = deque(maxlen=_LAST_LINES)
     skipped = 0
     for line in lines:
         if shown < limit:
-            print(line)
+            print(cap_line(line))
             shown += 1
             continue
         if not skipped:

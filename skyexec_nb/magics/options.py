@@ -26,22 +26,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _invalid(option: str, allowed: str, found: Any) -> UsageError:
-    return UsageError(f"Invalid {option}: {allowed}. Found: {found!r}")
+    from skyexec_nb.model.masking import mask_shown  # never echo a secret (API_KEY sekrit)
+
+    return UsageError(f"Invalid {option}: {allowed}. Found: {mask_shown(found, f'{option} {allowed}')!r}")
 
 
 def _int_type(text: str) -> int:
     """argparse ``type=``: an integer (argparse prefixes the option name to the message)."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if len(text.strip()) > 18:  # beyond every bound (and int() of 4,300+ digits raises)
+        raise argparse.ArgumentTypeError(f"an integer of at most 18 digits. Found: {shown!r}")
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"an integer. Found: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"an integer. Found: {shown!r}") from None
 
 
 # --------------------------------------------------------------------------- value parsers
 
 
 def _number_or_text(text: str) -> int | str:
-    return int(text) if text.strip().isdigit() else text.strip()
+    """Digits as an int (the field then checks its range), anything else as stripped text."""
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else text
 
 
 def alternatives(item: Callable[[str], Any] = str.strip) -> Callable[[str], Any]:

@@ -5,6 +5,8 @@ from typing import Any
 
 from traitlets import TraitError
 
+from skyexec_nb.model.masking import mask_shown
+
 
 class SkyExecError(Exception):
     """Base class of every error skyexec_nb raises on purpose."""
@@ -24,7 +26,7 @@ class FieldError(SkyExecError, ValueError, TraitError):
         self.value = value
         msg = f"Invalid {field}: {allowed}"
         if found:
-            msg += f". Found: {value!r}"
+            msg += f". Found: {mask_shown(value, f'{field} {allowed}')!r}"  # never echo a secret
         super().__init__(msg)
 
 

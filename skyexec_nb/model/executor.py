@@ -14,7 +14,7 @@ from traitlets import Any as AnyTrait
 from traitlets import HasTraits, default, validate
 
 from skyexec_nb.model import config as cfg
-from skyexec_nb.model import app_ids, masking, view_registry
+from skyexec_nb.model import app_ids, masking, view_registry, yaml_import
 from skyexec_nb.model import validation as v
 from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.macros import ExecutorMacros
@@ -83,6 +83,8 @@ class SkyExecutor(HasTraits):
         self.job_name: str | None = None
         self.job_dir: str | None = None
         self._workdir: str | None = None
+        self.kept: dict[str, Any] = {}
+        """Parts of a task YAML no field represents, written back unchanged (see ``yaml_import``)."""
         super().__init__()
         # One assignment at a time, in declaration order (traitlets' keyword init cross-validates
         # in the order of a set, which changes between processes): a conflict is always reported
@@ -125,6 +127,7 @@ class SkyExecutor(HasTraits):
         """A new validated executor with this one's fields and ``overrides`` (self untouched)."""
         new = type(self)(**{**self.fields_set(), **overrides})
         new._workdir = self._workdir
+        new.kept = copy.deepcopy(self.kept)
         return new
 
     def validate_all(self) -> None:
@@ -155,7 +158,7 @@ class SkyExecutor(HasTraits):
         if type(other) is not type(self):
             return NotImplemented
         return all(getattr(self, n) == getattr(other, n) for n in v.FIELD_PARSERS) and \
-            self._workdir == other._workdir and self.job_dir == other.job_dir
+            self._workdir == other._workdir and self.job_dir == other.job_dir and self.kept == other.kept
 
     __hash__ = HasTraits.__hash__  # identity hash: executors stay usable as dict keys
 
@@ -179,8 +182,9 @@ class SkyExecutor(HasTraits):
         self.validate_all()
         fields = self._checked_fields()
         envs = {**fields["env_vars"], **v.parse_env_vars(env_vars, "env_vars")}
-        return cfg.task_config(fields, name, cfg.run_script(cmd), envs, self.job_dir,
-                               self._config_workdir())
+        config = cfg.task_config(fields, name, cfg.run_script(cmd), envs, self.job_dir,
+                                 self._config_workdir())
+        return yaml_import.merge_kept(config, self.kept)
 
     def to_yaml(self, name: str, cmd: str | Sequence[str] | None = None,
                 env_vars: Mapping[str, Any] | None = None) -> str:
@@ -191,11 +195,21 @@ class SkyExecutor(HasTraits):
     def from_config(cls, config: Mapping[str, Any]) -> "SkyExecutor":
         """An executor from a SkyPilot task YAML dict (the inverse of :meth:`to_config`).
 
+        Whatever SkyPilot accepts opens: parts no field represents are kept in ``kept`` and
+        written back unchanged by :meth:`to_config` (``name`` and ``run`` are given to it).
+
         Raises:
-            FieldError: a key the executor cannot represent, or an invalid value.
+            FieldError: ``config`` is not a mapping.
         """
-        fields, extras = cfg.task_fields(config)
-        executor = cls(**fields)
+        fields, extras, kept = yaml_import.task_split(config)
+        try:
+            executor = cls(**fields)
+        except FieldError:  # fields that do not agree with each other: keep the resources whole
+            fields, extras, kept = yaml_import.task_split({**config, "resources": {}})
+            executor = cls(**fields)
+            if config.get("resources"):
+                kept["resources"] = copy.deepcopy(dict(config["resources"]))
+        executor.kept = kept
         executor.job_dir = extras["job_dir"]
         if extras["workdir"] is not None and extras["workdir"] != executor.workdir:
             executor.workdir = extras["workdir"]

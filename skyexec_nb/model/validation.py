@@ -6,12 +6,23 @@ was found. The constants mirror SkyPilot 0.14 (tests compare them with SkyPilot'
 """
 from __future__ import annotations
 
-import copy
-import math
 import re
 from typing import Any, Callable, Mapping
 
+from skyexec_nb.model import limits
+from skyexec_nb.model.compound_fields import (  # noqa: F401  (re-exported: one module of parsers)
+    JOB_RECOVERY_KEYS,
+    JOB_RECOVERY_STRATEGIES,
+    is_env_name,
+    parse_env_vars,
+    parse_file_mounts,
+    parse_job_recovery,
+    parse_mapping,
+    parse_ports,
+)
 from skyexec_nb.model.errors import FieldError
+from skyexec_nb.model.limits import is_int as _is_int
+from skyexec_nb.model.limits import is_number as _is_number
 
 Parser = Callable[[Any, str], Any]
 
@@ -27,15 +38,12 @@ CLOUDS: tuple[str, ...] = (
 CLOUD_ALIASES: dict[str, str] = {"k8s": "kubernetes", "digitalocean": "do"}
 DISK_TIERS: tuple[str, ...] = ("low", "medium", "high", "ultra", "best")
 NETWORK_TIERS: tuple[str, ...] = ("standard", "best")
-JOB_RECOVERY_STRATEGIES: tuple[str, ...] = ("FAILOVER", "EAGER_NEXT_REGION")
-JOB_RECOVERY_KEYS: tuple[str, ...] = ("strategy", "max_restarts_on_errors", "recover_on_exit_codes")
 
 _MEMORY_UNITS = "kb|ki|mb|mi|gb|gi|tb|ti|pb|pi"
 _CPUS_RE = re.compile(r"^\d+(\.\d+)?\+?$")
 _MEMORY_RE = re.compile(rf"^\d+(\.\d+)?({_MEMORY_UNITS})?\+?$", re.IGNORECASE)
 _DISK_RE = re.compile(rf"^\d+({_MEMORY_UNITS})?$", re.IGNORECASE)
 _GPU_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_.+-]*)(?::(.*))?$")
-_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CLUSTER_RE = re.compile(r"^[a-zA-Z]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$")
 _INFRA_RE = re.compile(
     r"^(?:(?i:kubernetes|k8s)(?:/.+)?|(?P<cloud>[A-Za-z0-9]+)(?:/[^/]+(?:/[^/]+)?)?"
@@ -47,15 +55,6 @@ _URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 def is_none(value: Any) -> bool:
     """True for None and the string ``"none"`` (any case)."""
     return value is None or (isinstance(value, str) and value.strip().lower() == NONE)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
 
 
 def parse_cloud(value: Any, field: str = "cloud") -> str:
@@ -85,7 +84,8 @@ def split_gpu(item: str) -> tuple[str, int | float | None]:
 
 def parse_gpu(value: Any, field: str = "gpus") -> str:
     """An accelerator ``NAME`` or ``NAME:COUNT`` with a positive count (``"A100:8"``)."""
-    allowed = "an accelerator NAME or NAME:COUNT with a positive count, e.g. 'A100:8'"
+    allowed = (f"an accelerator NAME or NAME:COUNT with a count in (0, {limits.MAX_GPUS_PER_NODE}] "
+               f"per node, e.g. 'A100:8'")
     match = _GPU_RE.match(value.replace(" ", "")) if isinstance(value, str) else None
     if match is None:
         raise FieldError(field, allowed, value)
@@ -96,38 +96,40 @@ def parse_gpu(value: Any, field: str = "gpus") -> str:
         number = float(count)
     except ValueError:
         number = 0.0
-    if not (number > 0 and math.isfinite(number)):
+    if not limits.within(number, 0, limits.MAX_GPUS_PER_NODE, low_open=True):
         raise FieldError(field, allowed, value)
     return f"{name}:{int(number) if number.is_integer() else number}"
 
 
-def _positive_amount(pattern: re.Pattern[str], what: str) -> Parser:
+def _positive_amount(pattern: re.Pattern[str], what: str, maximum: int, unit: str) -> Parser:
     def parse(value: Any, field: str) -> int | float | str:
-        allowed = f"a positive number or a string of the form {what}"
+        allowed = f"a number in (0, {maximum}] {unit} or a string of the form {what}"
         if _is_number(value):
-            if value > 0:
+            if limits.within(value, 0, maximum, low_open=True):
                 return value
         elif isinstance(value, str) and pattern.match(value.strip()):
-            digits = re.match(r"^\d+(\.\d+)?", value.strip())
-            if digits and float(digits.group(0)) > 0:
+            amount = limits.size_in_gb(value)
+            if amount is not None and limits.within(amount, 0, maximum, low_open=True):
                 return value.strip()
         raise FieldError(field, allowed, value)
 
     return parse
 
 
-parse_cpus = _positive_amount(_CPUS_RE, "'8', '8+' or '8.5'")
-parse_memory = _positive_amount(_MEMORY_RE, "'32', '32+', '32GB' or '32GB+'")
+parse_cpus = _positive_amount(_CPUS_RE, "'8', '8+' or '8.5'", limits.MAX_CPUS, "vCPUs")
+parse_memory = _positive_amount(_MEMORY_RE, "'32', '32+', '32GB' or '32GB+'", limits.MAX_MEMORY_GB, "GB")
 
 
 def parse_disk_size(value: Any, field: str = "disk_size") -> int | str:
     """A positive size in GB (int) or a SkyPilot size string (``"512GB"``, ``"1TB"``)."""
-    if _is_int(value) and value > 0:
+    if _is_int(value) and 0 < value <= limits.MAX_DISK_GB:
         return value
     text = value.strip() if isinstance(value, str) else ""
-    if _DISK_RE.match(text) and int(re.match(r"\d+", text).group()) > 0:
+    amount = limits.size_in_gb(text) if _DISK_RE.match(text) else None
+    if amount is not None and limits.within(amount, 0, limits.MAX_DISK_GB, low_open=True):
         return text
-    raise FieldError(field, "a positive size in GB (int) or a size string such as '512GB'", value)
+    raise FieldError(field, f"a size in GB in 1..{limits.MAX_DISK_GB} (int) or a size string such as "
+                            f"'512GB' (at most {limits.MAX_DISK_GB // 1024}TB)", value)
 
 
 def parse_bool(value: Any, field: str) -> bool:
@@ -137,12 +139,12 @@ def parse_bool(value: Any, field: str) -> bool:
     return value
 
 
-def parse_count(minimum: int) -> Parser:
-    """A parser of integers >= ``minimum`` (bools refused)."""
+def parse_count(minimum: int, maximum: int) -> Parser:
+    """A parser of integers in ``minimum..maximum`` (bools refused)."""
 
     def parse(value: Any, field: str) -> int:
-        if not _is_int(value) or value < minimum:
-            raise FieldError(field, f"an integer >= {minimum}", value)
+        if not _is_int(value) or not minimum <= value <= maximum:
+            raise FieldError(field, f"an integer in {minimum}..{maximum}", value)
         return value
 
     return parse
@@ -200,105 +202,6 @@ def infra_cloud(infra: str) -> str | None:
 
 
 
-def _parse_port(item: Any, field: str) -> int | str:
-    allowed = "ports 1-65535 or ranges 'LOW-HIGH' (a list, or a comma-separated string)"
-    if _is_int(item) and 1 <= item <= 65535:
-        return item
-    text = item.strip() if isinstance(item, str) else ""
-    if text.isdigit() and 1 <= int(text) <= 65535:
-        return int(text)
-    low, dash, high = text.partition("-")
-    if dash and low.strip().isdigit() and high.strip().isdigit():
-        a, b = int(low), int(high)
-        if 1 <= a <= b <= 65535:
-            return f"{a}-{b}"
-    raise FieldError(field, allowed, item)
-
-
-def parse_ports(value: Any, field: str = "ports") -> list[int | str] | None:
-    """Ports opened on every candidate: ``8888``, ``"8888, 8000-8010"`` or a list/tuple."""
-    if isinstance(value, str):
-        value = [part for part in value.split(",") if part.strip()]
-    elif _is_int(value):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        raise FieldError(field, "a port, a 'LOW-HIGH' range, or a list of them", value)
-    ports: list[int | str] = []
-    for item in value:
-        port = _parse_port(item, field)
-        if port not in ports:
-            ports.append(port)
-    return ports or None
-
-
-def _str_keyed_dict(value: Any, field: str, allowed: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) and k for k in value):
-        raise FieldError(field, allowed, value)
-    return copy.deepcopy(dict(value))
-
-
-def parse_file_mounts(value: Any, field: str = "file_mounts") -> dict[str, Any] | None:
-    """``{remote_path: local path | cloud URI | storage dict}``."""
-    allowed = "a dict {remote path: local path, cloud URI or SkyPilot storage dict}"
-    mounts = _str_keyed_dict(value, field, allowed)
-    for src in mounts.values():
-        if not ((isinstance(src, str) and src.strip()) or isinstance(src, dict)):
-            raise FieldError(field, allowed, value)
-    return mounts or None
-
-
-def parse_mapping(value: Any, field: str) -> dict[str, Any] | None:
-    """A dict with string keys (cluster_config_overrides); empty means unset."""
-    return _str_keyed_dict(value, field, "a dict with string keys") or None
-
-
-def is_env_name(name: Any) -> bool:
-    """True for a valid environment variable name (letters, digits, '_'; not starting with a digit)."""
-    return isinstance(name, str) and _ENV_RE.fullmatch(name) is not None
-
-
-def parse_env_vars(value: Any, field: str = "env_vars") -> dict[str, str]:
-    """``{NAME: value}``: names as in the shell, values strings (numbers are converted)."""
-    if value is None:
-        return {}
-    envs = _str_keyed_dict(value, field, "a dict {NAME: string value}")
-    for name, val in envs.items():
-        if not is_env_name(name):
-            raise FieldError(field, "names of letters, digits and _, not starting with a digit", name)
-        if not (isinstance(val, str) or _is_number(val)):
-            raise FieldError(field, f"a string value for {name}", val)
-        envs[name] = str(val)
-    return envs
-
-
-def _exit_codes(value: Any) -> bool:
-    codes = value if isinstance(value, list) else [value]
-    return len(set(map(repr, codes))) == len(codes) and all(_is_int(c) and 0 <= c <= 255 for c in codes)
-
-
-def parse_job_recovery(value: Any, field: str = "job_recovery") -> str | dict[str, Any]:
-    """A strategy name or ``{strategy, max_restarts_on_errors, recover_on_exit_codes}``."""
-    allowed = (f"a strategy ({', '.join(JOB_RECOVERY_STRATEGIES)}) or a dict with keys "
-               f"{', '.join(JOB_RECOVERY_KEYS)}")
-    known = {s.lower(): s for s in JOB_RECOVERY_STRATEGIES}
-    if isinstance(value, str):
-        if value.strip().lower() not in known:
-            raise FieldError(field, allowed, value)
-        return known[value.strip().lower()]
-    spec = _str_keyed_dict(value, field, allowed)
-    strategy = spec.get("strategy")
-    restarts = spec.get("max_restarts_on_errors", 0)
-    ok = (set(spec) <= set(JOB_RECOVERY_KEYS) and _is_int(restarts) and restarts >= 0
-          and (strategy is None or (isinstance(strategy, str) and strategy.strip().lower() in known))
-          and ("recover_on_exit_codes" not in spec or _exit_codes(spec["recover_on_exit_codes"])))
-    if not ok:
-        raise FieldError(field, allowed, value)
-    if strategy is not None:
-        spec["strategy"] = known[strategy.strip().lower()]
-    return spec
-
-
-
 def alternatives(parse_one: Parser) -> Parser:
     """Lift a scalar parser to a list field: a list means ordered candidates.
 
@@ -347,11 +250,11 @@ FIELD_PARSERS: dict[str, Parser] = {
     "region": alternatives(parse_token),
     "zone": alternatives(parse_token),
     "gpus": alternatives(parse_gpu),
-    "gpus_per_node": optional(parse_count(1)),
+    "gpus_per_node": optional(parse_count(1, limits.MAX_GPUS_PER_NODE)),
     "cpus": alternatives(parse_cpus),
     "memory": alternatives(parse_memory),
     "instance_type": alternatives(parse_token),
-    "num_nodes": parse_count(1),
+    "num_nodes": parse_count(1, limits.MAX_NODES),
     "use_spot": alternatives(parse_bool),
     "disk_size": alternatives(parse_disk_size),
     "disk_tier": alternatives(parse_choice(DISK_TIERS)),
@@ -360,8 +263,8 @@ FIELD_PARSERS: dict[str, Parser] = {
     "cluster_name": optional(parse_cluster_name),
     "setup": optional(parse_text),
     "autodown": parse_bool,
-    "idle_minutes_to_autostop": optional(parse_count(0)),
-    "torchrun_nproc_per_node": optional(parse_count(1)),
+    "idle_minutes_to_autostop": optional(parse_count(0, limits.MAX_IDLE_MINUTES)),
+    "torchrun_nproc_per_node": optional(parse_count(1, limits.MAX_NPROC_PER_NODE)),
     "container_image": optional(parse_container_image),
     "cluster_config_overrides": optional(parse_mapping),
     "infra": optional(parse_infra),

@@ -9,7 +9,8 @@ Rows carry ``skx-jobs-row`` and ``skx-job-<id>``; the panel of the selected job 
 (``skx-jobs-group``: counts per state, Expand ``skx-jobs-expand``, Cancel all, Sweep panel) placed
 at its newest job; expanded, its jobs follow it in grid order (see :mod:`~skyexec_nb.views.jobs_rows`).
 The registry is re-read at most once per ``interval`` seconds (one query for all rows) by the
-shared ticker; a cell sends a message only when its text changes.
+shared ticker; a cell sends a message only when its text changes. Its saved record (a plain
+table of the jobs, see :mod:`skyexec_nb.views.record`) is updated in place.
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from skyexec_nb.engine.remote.sweep import Sweep
 from skyexec_nb.views.actions import run_action
 from skyexec_nb.views.jobs_rows import JobRow, SweepRow, cell, sweep_info, with_recoveries
 from skyexec_nb.views.launch_panel import LaunchPanel
+from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.refresher import Refresher, get_refresher
+from skyexec_nb.views.static_repr import jobs_record
 from skyexec_nb.views.sweep_panel import SweepPanel
 
 __all__ = ["COLUMNS", "JobRow", "JobsTable", "SweepRow", "group_rows"]
@@ -61,7 +64,7 @@ def group_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any] | str], 
     return entries, members
 
 
-class JobsTable(widgets.VBox):
+class JobsTable(RecordedView, widgets.VBox):
     """All jobs, newest first, a sweep's jobs grouped under one row, with actions.
 
     Args:
@@ -77,6 +80,7 @@ class JobsTable(widgets.VBox):
 
     def __init__(self, *, max_rows: int = 100, interval: float = 1.0, refresher: Refresher | None = None) -> None:
         self.max_rows, self.interval = max_rows, interval
+        self._init_record()
         self._refresher = refresher or get_refresher()
         self._lock = threading.RLock()
         self.rows: dict[int, JobRow] = {}
@@ -99,8 +103,11 @@ class JobsTable(widgets.VBox):
         self.message = cell("skx-error")
         self.detail = widgets.VBox()
         self.detail.add_class("skx-jobs-detail")
-        super().__init__([self.grid, self.summary, self.message, self.detail])
+        self.stale = StaleNote("skx-jobs")
+        super().__init__([self.stale, self.grid, self.summary, self.message, self.detail])
         self.add_class("skx-jobs")
+        self.stale.set_text("Live view not connected (kernel restarted or notebook reopened): run %skyjobs to "
+                            "re-attach.", self.model_id)
         self.refresh()
         self._refresher.register(self)
 
@@ -110,6 +117,16 @@ class JobsTable(widgets.VBox):
             self._last_read = time.monotonic()
             self.reads += 1
             self._render(get_registry().rows(order="id DESC"))
+        self.record_changed()
+
+    def record_parts(self) -> tuple[str, str, Any]:
+        """The jobs as last read: id, name, backend, status, started, duration, cluster."""
+        text, body = jobs_record(self._read, self.max_rows)
+        return text, body, None
+
+    def sync_state(self) -> None:
+        """Re-read the registry now (the record keeper calls this after each cell)."""
+        self.refresh()
 
     def _render(self, rows: list[dict[str, Any]]) -> None:
         """Update the rows from registry ``rows``; re-lay the grid only when its rows changed."""

@@ -7,7 +7,11 @@ for managed jobs, SkyPilot's recovery count in the header (``skx-recoveries``).
 Kept live by the shared ticker (:mod:`skyexec_nb.views.refresher`): the log pane follows the
 file every tick (at most ~10 messages/s), the header re-reads the job when the engine reports a
 change or every half second. Updates come from the ticker thread; no ``with out:`` anywhere.
-The panel holds no launch logic: its buttons call ``job.cancel()`` / ``job.down()`` only.
+The panel holds no launch logic: its buttons call ``job.cancel()`` / ``job.down()`` only; on a
+cloud backend each asks once more in place ("Confirm cancel?" / "Yes, tear down" + "No").
+The facts line (``skx-facts``) says what was launched and what happened: resources, start/end
+times, per-rank exit codes, what ``--pull`` brings back. Its saved record (text/plain + text/html,
+see :mod:`skyexec_nb.views.record`) is updated in place, so a saved notebook tells the final state.
 """
 from __future__ import annotations
 
@@ -21,12 +25,14 @@ import ipywidgets as widgets
 
 from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.engine.jobs.status import JobStatus
-from skyexec_nb.views.actions import run_action
+from skyexec_nb.views.actions import ConfirmStep, run_action
 from skyexec_nb.views.cost_line import COST_BACKENDS, CostLine
 from skyexec_nb.views.endpoint_links import EndpointLinks
 from skyexec_nb.views.files_link import log_link_html
 from skyexec_nb.views.log_pane import LogPane, LogTail
+from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.refresher import Refresher, get_refresher
+from skyexec_nb.views.static_repr import header_lines, job_facts, launch_record, pulled_types, stale_text
 from skyexec_nb.views.status_badge import StatusBadge, format_duration
 
 #: Backends whose jobs run on a cluster that "Tear down" can remove.
@@ -79,7 +85,15 @@ def failure_text(facts: dict[str, Any]) -> str:
     return ""
 
 
-class LaunchPanel(widgets.VBox):
+def facts_html(job: Any, facts: dict[str, Any], pulled: dict[str, str] | None = None) -> str:
+    """The facts line: resources, started/ended, exit codes, what comes back ('' when nothing)."""
+    shown = {"Resources", "Started", "Ended", "Exit codes", "Returns"}
+    items = [(k, v) for k, v in header_lines(job, facts, pulled_types=pulled) if k in shown]
+    return " · ".join(f'<span class="skx-fact"><span style="color:#6c757d">{html.escape(k.lower())}</span> '
+                      f"{html.escape(v)}</span>" for k, v in items)
+
+
+class LaunchPanel(RecordedView, widgets.VBox):
     """Live view of a :class:`~skyexec_nb.engine.jobs.job.Job` (CSS ``skx-launch``).
 
     Args:
@@ -101,6 +115,8 @@ class LaunchPanel(widgets.VBox):
         self._dirty = True
         self._last_status_read = 0.0
         self._quiet_ticks = 0
+        self._pulled: dict[str, str] | None = None
+        self._init_record()
 
         self.title = widgets.HTML()
         self.title.add_class("skx-launch-title")
@@ -117,6 +133,9 @@ class LaunchPanel(widgets.VBox):
         self.log_link.add_class("skx-log-location")
         self.error_line = widgets.HTML()
         self.error_line.add_class("skx-error")
+        self.facts = widgets.HTML()
+        self.facts.add_class("skx-facts")
+        self.stale = StaleNote("skx-launch")
         self._action_error = ""
         self._read_error = ""
         self.log_pane = LogPane(LogTail(getattr(job, "log_path", None), tail_lines or get_settings().log_tail_lines))
@@ -125,17 +144,22 @@ class LaunchPanel(widgets.VBox):
 
         if getattr(job, "backend", None) not in CLUSTER_BACKENDS:
             self.down_button.layout.display = "none"
-        self.cancel_button.on_click(lambda _: self._act("cancel", job.cancel))
-        self.down_button.on_click(lambda _: self._act("down", self._down))
+        cloud = getattr(job, "backend", None) in CLUSTER_BACKENDS
+        self.confirm_cancel = ConfirmStep(self.cancel_button, "Confirm cancel?", lambda: self._act("cancel", job.cancel),
+                                          needed=lambda: cloud)
+        self.confirm_down = ConfirmStep(self.down_button, "Yes, tear down", lambda: self._act("down", self._down),
+                                        needed=lambda: True)
         self.refresh_button.on_click(lambda _: self.refresh())
         self.log_button.on_click(lambda _: self.show_log_location())
 
         header = widgets.HBox([self.title, self.badge, self.elapsed_label, self.recoveries],
                               layout=widgets.Layout(align_items="center"))
-        buttons = widgets.HBox([self.cancel_button, self.down_button, self.refresh_button, self.log_button])
-        facts_lines = [self.endpoints, *([self.cost] if self.cost is not None else [])]
-        super().__init__([header, buttons, *facts_lines, self.log_link, self.error_line, self.log_pane])
+        buttons = widgets.HBox([self.cancel_button, self.confirm_cancel.no, self.down_button, self.confirm_down.no,
+                                self.refresh_button, self.log_button])
+        facts_lines = [self.facts, self.endpoints, *([self.cost] if self.cost is not None else [])]
+        super().__init__([self.stale, header, buttons, *facts_lines, self.log_link, self.error_line, self.log_pane])
         self.add_class("skx-launch")
+        self.stale.set_text(stale_text(job.id), self.model_id)
         self._subscribe()
         self.refresh()
 
@@ -161,17 +185,21 @@ class LaunchPanel(widgets.VBox):
 
     def _act(self, name: str, action: Callable[[], Any]) -> None:
         """Run a blocking job action off the kernel's thread; its error goes to the red line."""
+        button = self.cancel_button if name == "cancel" else self.down_button
         with self._lock:
             if name in self._busy:
                 return
             self._busy.add(name)
+            button.description = {"cancel": "Cancelling…", "down": "Tearing down…"}.get(name, name)
             self._update_header()
 
         def done(error: str) -> None:
             with self._lock:
                 self._busy.discard(name)
                 self._action_error = error
+                button.description = {"cancel": "Cancel", "down": "Tear down"}.get(name, name)
             self.refresh()
+            self.record_changed(force=True)
 
         run_action({"cancel": "Cancel", "down": "Tear down"}.get(name, name), action, done)
 
@@ -190,6 +218,26 @@ class LaunchPanel(widgets.VBox):
         if not self._closed_or_done():
             self._refresher.register(self)
 
+    def sync_state(self) -> None:
+        """Re-read the job into the widget's traits now (the record keeper calls this after each cell)."""
+        with self._lock:
+            self._dirty = True
+            self.tick()
+
+    def record_parts(self) -> tuple[str, str, Any]:
+        """The saved record: state, what happened, cost, the last log lines (read fresh)."""
+        facts = job_facts(self.job)
+        cost = getattr(self.cost, "text", "") if self.cost is not None else ""
+        text, body = launch_record(self.job, facts, cost=cost, pulled_types=self._pulled_types(facts))
+        return text, body, self.job.id
+
+    def _pulled_types(self, facts: dict[str, Any]) -> dict[str, str] | None:
+        """Types of what a finished remote Python job sent back (read once; None when unknown)."""
+        status = facts.get("status")
+        if self._pulled is None and isinstance(status, JobStatus) and status.is_terminal:
+            self._pulled = pulled_types(self.job, facts.get("extra"))
+        return self._pulled
+
     def _closed_or_done(self) -> bool:
         return self.comm is None or (self._status is not None and self._status.is_terminal and self._quiet_ticks >= 2)
 
@@ -199,6 +247,7 @@ class LaunchPanel(widgets.VBox):
             if self.comm is None:  # closed
                 return False
             now = time.monotonic()
+            before = self._status
             if self._dirty or now - self._last_status_read >= STATUS_EVERY:
                 self._dirty = False
                 self._last_status_read = now
@@ -206,9 +255,16 @@ class LaunchPanel(widgets.VBox):
             self._update_header()
             terminal = self._status is not None and self._status.is_terminal
             self._update_facts_lines(terminal)
-            changed = self.log_pane.update()
+            changed = self.log_pane.update(final=terminal)
             self._quiet_ticks = self._quiet_ticks + 1 if terminal and not changed else 0
-            return not (terminal and self._quiet_ticks >= 2)
+            finished = terminal and self._quiet_ticks >= 2
+        if self._status != before or finished:
+            self.record_changed(force=True)
+        elif changed:
+            self.record_changed()
+        else:
+            self.record_due()
+        return not finished
 
     def _read_status(self) -> None:
         try:
@@ -220,6 +276,11 @@ class LaunchPanel(widgets.VBox):
             self._facts, self._status, self._read_error = facts, facts["status"], ""
         self.badge.set_status(self._status)
         self.error_line.value = error_html(self._action_error or self._read_error or failure_text(self._facts))
+        terminal = self._status is not None and self._status.is_terminal
+        pulled = self._pulled_types(self._facts) if terminal else None
+        text = facts_html(self.job, self._facts, pulled)
+        if self.facts.value != text:
+            self.facts.value = text
 
     def _update_header(self) -> None:
         job = self.job
@@ -236,6 +297,9 @@ class LaunchPanel(widgets.VBox):
         terminal = self._status is not None and self._status.is_terminal
         self.cancel_button.disabled = terminal or self._status == JobStatus.CANCELLING or "cancel" in self._busy
         self.down_button.disabled = not cluster or self._torn_down or "down" in self._busy
+        for step in (self.confirm_cancel, self.confirm_down):
+            if step.button.disabled:
+                step.reset()
         self.log_button.disabled = not getattr(job, "log_path", None)
 
     def _update_facts_lines(self, terminal: bool) -> None:
@@ -256,6 +320,8 @@ class LaunchPanel(widgets.VBox):
             return
         self._closed = True
         self._refresher.unregister(self)
+        self.confirm_cancel.reset()
+        self.confirm_down.reset()
         if callable(getattr(self, "_unsubscribe", None)):
             self._unsubscribe()
         for child in self._all_children():

@@ -15,10 +15,17 @@ CSS classes (stable; browser tests rely on them):
 - ``skx-plan-button`` shows SkyPilot's optimizer plan in ``skx-plan`` (launches nothing)
 
 The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.jobs.launcher.launch``.
+One click, one job: Launch is disabled from the click until the job is recorded, then reads
+"Launched job N" and stays disabled until the form changes or ``RELAUNCH_AFTER`` seconds pass; a
+click that arrives meanwhile (the second half of a double click) launches nothing.
+Its saved record (see :mod:`skyexec_nb.views.record`) lists the form's fields, then the launched
+job's record.
 """
 from __future__ import annotations
 
 import html
+import threading
+import time
 from typing import Any
 
 import ipywidgets as widgets
@@ -31,10 +38,16 @@ from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldB
                                            make_widget)
 from skyexec_nb.views.plan_button import PlanView
 from skyexec_nb.views.price_line import PriceLine
+from skyexec_nb.views.record import RecordedView, StaleNote
+from skyexec_nb.views.static_repr import picker_record
 from skyexec_nb.views.yaml_preview import YamlPreview
 
 
-class ResourcePicker(widgets.VBox):
+#: Seconds after a launch before "Launch" is offered again for an unchanged form.
+RELAUNCH_AFTER = 3.0
+
+
+class ResourcePicker(RecordedView, widgets.VBox):
     """Edit ``executor`` in a form; launch a command on it.
 
     Args:
@@ -54,6 +67,11 @@ class ResourcePicker(widgets.VBox):
             executor = SkyExecutor()
         self.executor = executor
         self.job: Any = None  # the last job launched from here
+        self._init_record()
+        self._launch_lock = threading.Lock()
+        self._launching = False
+        self._launched_at: float | None = None
+        self._relaunch_timer: threading.Timer | None = None
         self.bindings: dict[str, FieldBinding] = {}
         self.inputs: dict[str, widgets.Widget] = {}
         self.errors: dict[str, widgets.HTML] = {}
@@ -88,15 +106,18 @@ class ResourcePicker(widgets.VBox):
         self.plan_button, self.plan_output = self.planner.button, self.planner.output
         self.panels = widgets.VBox()
         self.panels.add_class("skx-panels")
+        self.stale = StaleNote("skx-picker")
 
         executor.observe(self._executor_changed)
-        self.name.observe(lambda _: self.yaml.refresh(), "value")
+        self.name.observe(self._name_changed, "value")
         self.command.observe(self._command_changed, "value")
-        self.backend.observe(lambda _: self._validity_changed(), "value")
-        super().__init__([main, self.advanced, self.name, self.command, self.price, self.yaml,
+        self.backend.observe(self._backend_changed, "value")
+        super().__init__([self.stale, main, self.advanced, self.name, self.command, self.price, self.yaml,
                           widgets.HBox([self.launch_button, self.plan_button, self.launch_message]),
                           self.plan_output, self.panels])
         self.add_class("skx-picker")
+        self.stale.set_text("Live view not connected (kernel restarted or notebook reopened): run %skyexec to "
+                            "re-attach; %skyjobs shows the jobs launched from here.", self.model_id)
         self.price.request(executor)
         self._validity_changed()
 
@@ -142,6 +163,10 @@ class ResourcePicker(widgets.VBox):
         if not hasattr(self, "launch_button"):
             return  # still building
         invalid = self.invalid_fields
+        if self._launching or self._launched_at is not None:  # one click, one job
+            self.launch_button.disabled = True
+            return
+        self.launch_button.description = "Launch"
         self.launch_button.disabled = bool(invalid) or not self.command.value.strip()
         if invalid:
             self.launch_button.tooltip = f"Fix {', '.join(invalid)} first"
@@ -153,16 +178,44 @@ class ResourcePicker(widgets.VBox):
     def _executor_changed(self, _change: traitlets.Bunch) -> None:
         self.yaml.refresh()
         self.price.request(self.executor)
+        self._form_changed()
 
     def _command_changed(self, _change: traitlets.Bunch) -> None:
         self.yaml.refresh()
+        self._form_changed()
+
+    def _name_changed(self, _change: traitlets.Bunch) -> None:
+        self.yaml.refresh()
+        self._form_changed()
+
+    def _backend_changed(self, _change: traitlets.Bunch) -> None:
+        self._form_changed()
+
+    def _form_changed(self) -> None:
+        """An edit after a launch offers Launch again (for the edited form)."""
+        if not self._launching:
+            self._launched_at = None
         self._validity_changed()
+        self.record_changed()
+
+    def _offer_relaunch(self, launched_at: float) -> None:
+        """``RELAUNCH_AFTER`` seconds after a launch: Launch is offered again for the same form."""
+        if self._launched_at == launched_at and not self._launching:
+            self._launched_at = None
+            self._validity_changed()
 
     # -- actions -----------------------------------------------------------------------------
     def launch(self) -> Any:
-        """Launch the command on the executor; show the job's panel below (or the error, in words)."""
-        if self.launch_button.disabled:
-            return None
+        """Launch the command on the executor; show the job's panel below (or the error, in words).
+
+        Does nothing while a launch is under way or just done (a double click launches once).
+        """
+        with self._launch_lock:
+            if self._launching or self._launched_at is not None or self.launch_button.disabled:
+                return None
+            self._launching = True
+            self.launch_button.disabled = True
+            self.launch_button.description = "Launching…"
         from skyexec_nb.engine.jobs import launcher
         from skyexec_nb.views.launch_panel import LaunchPanel
 
@@ -172,19 +225,50 @@ class ResourcePicker(widgets.VBox):
         except Exception as exc:  # FieldError, backend precheck: the user reads why
             self.launch_message.value = (f'<span style="color:#dc3545;font-weight:600">Launch failed: '
                                          f"{html.escape(str(exc))}</span>")
+            self._launching = False
+            self._validity_changed()
             return None
         self.job = job
+        launched_at = self._launched_at = time.monotonic()
+        self._launching = False
+        self.launch_button.description = f"Launched job {job.id}"
+        self.launch_button.disabled = True
         self.launch_message.value = f"Launched job {html.escape(str(job.id))} ({html.escape(job.name)})."
         for old in self.panels.children:
             old.close()
-        self.panels.children = (LaunchPanel(job, price_service=self.price.service or None),)
+        panel = LaunchPanel(job, price_service=self.price.service or None)
+        panel.record_parent = self
+        self.panels.children = (panel,)
+        timer = self._relaunch_timer = threading.Timer(RELAUNCH_AFTER, self._offer_relaunch, (launched_at,))
+        timer.daemon = True
+        timer.start()
+        self.record_changed(force=True)
         return job
+
+    # -- record ------------------------------------------------------------------------------
+    def record_parts(self) -> tuple[str, str, Any]:
+        """The form's fields, then the launched job's record (if any)."""
+        fields = self.executor._display_fields() if hasattr(self.executor, "_display_fields") else {}
+        text, body = picker_record(fields, self.backend.value, self.name.value.strip(), self.command.value)
+        panel = self.panels.children[0] if self.panels.children else None
+        if panel is not None and hasattr(panel, "record_parts"):
+            job_text, job_body, _ = panel.record_parts()
+            text, body = f"{text}\n{job_text}", f"{body}<div style='margin-top:6px'>{job_body}</div>"
+        return text, body, (self.job.id if self.job is not None else None)
+
+    def sync_state(self) -> None:
+        """Bring the launched job's panel up to date (the record keeper calls this after each cell)."""
+        for panel in self.panels.children:
+            if hasattr(panel, "sync_state"):
+                panel.sync_state()
 
     def close(self) -> None:
         """Unbind from the executor and close every child widget."""
         if getattr(self, "_closed", False):  # close() again from __del__: nothing left to do
             return
         self._closed = True
+        if self._relaunch_timer is not None:
+            self._relaunch_timer.cancel()
         for binding in self.bindings.values():
             binding.unbind()
         for kv in (self.env_vars, self.file_mounts):

@@ -6,7 +6,8 @@ state (``STATUS_COLOURS``) and shows the job's values on hover; clicking it open
 outlines the cell (``skx-sweep-cell-selected``). A caption (``skx-sweep-axes``) says what the
 grid's rows and columns are. Each count (``skx-sweep-count``) stays on one line.
 Kept live by the shared ticker: one registry read per tick for the whole sweep, a widget update
-only for cells whose state changed. No launch logic: the button calls ``sweep.cancel()``.
+only for cells whose state changed. No launch logic: the button calls ``sweep.cancel()`` (disabled
+from the click on). Its saved record (counts, one line per job) is updated in place.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import ipywidgets as widgets
 from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
 from skyexec_nb.views.actions import run_action
 from skyexec_nb.views.launch_panel import LaunchPanel, error_html
+from skyexec_nb.views.record import RecordedView, StaleNote
+from skyexec_nb.views.static_repr import sweep_record
 from skyexec_nb.views.refresher import Refresher, get_refresher
 
 CELL = "22px"
@@ -69,7 +72,7 @@ def counts_html(counts: dict[str, int]) -> str:
     return "".join(parts)
 
 
-class SweepPanel(widgets.VBox):
+class SweepPanel(RecordedView, widgets.VBox):
     """Live view of a :class:`~skyexec_nb.engine.remote.sweep.Sweep`.
 
     Args:
@@ -79,6 +82,8 @@ class SweepPanel(widgets.VBox):
 
     def __init__(self, sweep: Any, *, refresher: Refresher | None = None) -> None:
         self.sweep = sweep
+        self._init_record()
+        self._cancelling = False
         self._refresher = refresher or get_refresher()
         self._lock = threading.RLock()
         self._states: list[JobStatus | None] = [None] * len(sweep.jobs)
@@ -102,8 +107,11 @@ class SweepPanel(widgets.VBox):
         self.error_line = widgets.HTML()
         self.detail_box = widgets.VBox()
         header = widgets.HBox([self.title, self.cancel_button], layout=widgets.Layout(align_items="center"))
-        super().__init__([header, self.counts, self.grid, self.axes, self.error_line, self.detail_box])
+        self.stale = StaleNote("skx-sweep")
+        super().__init__([self.stale, header, self.counts, self.grid, self.axes, self.error_line, self.detail_box])
         self.add_class("skx-sweep")
+        self.stale.set_text("Live view not connected (kernel restarted or notebook reopened): run %skyjobs to "
+                            "re-attach.", self.model_id)
         self.refresh()
 
     def _cell(self, index: int) -> widgets.Button:
@@ -128,6 +136,7 @@ class SweepPanel(widgets.VBox):
             if self.comm is None:
                 return False
             states = self._read_states()
+            changed = states != self._states
             for index, state in enumerate(states):
                 if state != self._states[index]:
                     self._paint(index, self._states[index], state)
@@ -137,8 +146,19 @@ class SweepPanel(widgets.VBox):
             if self.counts.value != text:
                 self.counts.value = text
             done = all(s is not None and s.is_terminal for s in states)
-            self.cancel_button.disabled = done
-            return not done
+            self.cancel_button.disabled = done or self._cancelling
+        if changed:
+            self.record_changed(force=True)
+        return not done
+
+    def record_parts(self) -> tuple[str, str, Any]:
+        """Counts per state and one line per job, as last read."""
+        text, body = sweep_record(self.sweep, self._states)
+        return text, body, None
+
+    def sync_state(self) -> None:
+        """Re-read the states now (the record keeper calls this after each cell)."""
+        self.tick()
 
     def _paint(self, index: int, old: JobStatus | None, new: JobStatus | None) -> None:
         cell = self.cells[index]
@@ -180,10 +200,18 @@ class SweepPanel(widgets.VBox):
             self.detail_box.children = (self.detail,)
 
     def cancel_all(self) -> None:
-        """Cancel every job off the kernel's thread; an error shows in red."""
-        self.cancel_button.disabled = True
+        """Cancel every job off the kernel's thread (once: clicks meanwhile do nothing); errors in red."""
+        with self._lock:
+            if self._cancelling:
+                return
+            self._cancelling = True
+            self.cancel_button.disabled = True
+            self.cancel_button.description = "Cancelling…"
 
         def done(error: str) -> None:
+            with self._lock:
+                self._cancelling = False
+                self.cancel_button.description = "Cancel all"
             self.error_line.value = error_html(error)
             self.refresh()
 

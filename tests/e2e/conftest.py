@@ -1,4 +1,4 @@
-"""Real JupyterLab in headless Chromium (Playwright), following shared/docs/browser-testing.md.
+"""Real JupyterLab in headless Chromium (Playwright), following docs/browser-testing.md.
 
 Fixtures:
 - ``lab``: one JupyterLab server per session, on a free port, with its own JUPYTER_* dirs, HOME,

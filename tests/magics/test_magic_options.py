@@ -92,3 +92,16 @@ def test_no_options_gives_an_equal_copy() -> None:
 def test_field_error_names_the_option() -> None:
     with pytest.raises(UsageError, match=r"^Invalid --disk-tier: one of low"):
         o.executor_from_args(parse("--disk-tier fast"))
+
+
+def test_integer_options_refuse_endless_digits_in_one_line() -> None:
+    with pytest.raises(UsageError, match=r"--nodes: an integer of at most 18 digits") as info:
+        parse("--nodes " + "9" * 5000)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_absurd_numbers_name_the_option_and_the_bound() -> None:
+    with pytest.raises(UsageError, match=r"^Invalid --nodes: an integer in 1\.\.4096\. Found: 1000000000000$"):
+        o.executor_from_args(parse("--nodes 1000000000000"))
+    with pytest.raises(UsageError, match=r"^Invalid --disk-size: .*65536"):
+        o.executor_from_args(parse("--disk-size " + "9" * 40))

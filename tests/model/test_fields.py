@@ -33,6 +33,10 @@ VALID = [
     ("job_recovery", {"strategy": "eager_next_region", "max_restarts_on_errors": 3, "recover_on_exit_codes": [33, 34]},
      {"strategy": "EAGER_NEXT_REGION", "max_restarts_on_errors": 3, "recover_on_exit_codes": [33, 34]}),
     ("job_recovery", {"max_restarts_on_errors": 0}, {"max_restarts_on_errors": 0}),
+    # the upper bounds themselves (model/limits.py)
+    ("num_nodes", 4096, 4096), ("gpus", "H100:64", "H100:64"), ("gpus_per_node", 64, 64), ("cpus", "4096+", "4096+"),
+    ("memory", "64TB", "64TB"), ("memory", 65536, 65536), ("disk_size", "64TB", "64TB"), ("disk_size", 65536, 65536),
+    ("idle_minutes_to_autostop", 525600, 525600), ("torchrun_nproc_per_node", 1024, 1024),
 ]
 
 INVALID = [
@@ -52,6 +56,12 @@ INVALID = [
     ("env_vars", {"A": True}), ("env_vars", ["A=1"]), ("job_recovery", "retry_forever"),
     ("job_recovery", {"strategy": "FAILOVER", "bogus": 1}), ("job_recovery", {"max_restarts_on_errors": -1}),
     ("job_recovery", {"recover_on_exit_codes": [300]}), ("job_recovery", {"recover_on_exit_codes": [1, 1]}),
+    # absurd numbers and non-finite floats: refused at once, the bound stated
+    ("num_nodes", 4097), ("num_nodes", 10**12), ("gpus", "A100:65"), ("gpus", "A100:inf"), ("gpus_per_node", 65),
+    ("cpus", float("inf")), ("cpus", float("nan")), ("cpus", 4097), ("cpus", "5000+"), ("memory", float("nan")),
+    ("memory", float("inf")), ("memory", "65537GB"), ("memory", "1PB"), ("disk_size", 65537), ("disk_size", "65TB"),
+    ("disk_size", 10**30), ("idle_minutes_to_autostop", 525601), ("torchrun_nproc_per_node", 1025),
+    ("job_recovery", {"max_restarts_on_errors": 10001}), ("env_vars", {"A": float("nan")}), ("ports", "9" * 5000),
 ]
 
 

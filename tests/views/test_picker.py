@@ -69,10 +69,11 @@ def test_invalid_value_shows_the_model_message_keeps_last_valid_and_disables_lau
     assert not picker.launch_button.disabled
     picker.inputs["num_nodes"].value = "two"
     assert executor.num_nodes == 2
-    assert error_text(picker, "num_nodes") == "Invalid num_nodes: an integer >= 1. Found: 'two'"
+    message = error_text(picker, "num_nodes")  # the model's words (its allowed range may change)
+    assert message.startswith("Invalid num_nodes: an integer") and message.endswith("Found: 'two'")
     assert "skx-field-error" in picker.errors["num_nodes"]._dom_classes
     assert picker.launch_button.disabled
-    assert picker.invalid_fields == {"num_nodes": "Invalid num_nodes: an integer >= 1. Found: 'two'"}
+    assert picker.invalid_fields == {"num_nodes": message}
     picker.inputs["ports"].value = "99999"
     assert error_text(picker, "ports").startswith("Invalid ports:")
     picker.inputs["num_nodes"].value = "5"

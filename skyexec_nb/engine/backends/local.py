@@ -19,7 +19,13 @@ with the environment of the supervisor plus the task's envs plus SkyPilot's vari
 SKYPILOT_NUM_GPUS_PER_NODE: the accelerator count asked for, else 0, SKYPILOT_TASK_ID,
 SKYPILOT_CLUSTER_INFO). Lines are prefixed as SkyPilot prints them (see ``nodes.node_prefix``).
 Any non-zero node exit fails the job; exit codes per rank are recorded. Cancel: SIGTERM to every
-node group, SIGKILL after ``settings.cancel_grace``, then CANCELLED.
+node group and every descendant, SIGKILL after ``settings.cancel_grace``, then CANCELLED.
+
+A job's processes end with it: the supervisor is a child subreaper, so descendants that start
+their own session stay its descendants and are ended with the job (see ``nodes``). Every process
+of the job inherits ``SKYEXEC_NB_JOB_ID`` and ``SKYEXEC_NB_JOB_TOKEN`` (random per job, recorded
+in the row's ``extra.job_token``), so another process can find and end the job's leftovers
+should the supervisor itself be killed (``procs.marked``).
 """
 from __future__ import annotations
 
@@ -32,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from skyexec_nb.engine.jobs.backend_api import BaseBackend, RunContext
+from skyexec_nb.engine.jobs.procs import JOB_TOKEN_ENV, become_subreaper
+from skyexec_nb.engine.jobs import secrets
 from skyexec_nb.engine.backends.nodes import SETUP_PREFIX, NodeResult, NodeSpec, node_prefix, run_nodes
 from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.engine.jobs.status import JobStatus
@@ -112,6 +120,7 @@ class LocalBackend(BaseBackend):
     def run(self, ctx: RunContext) -> None:
         """Prepare the job dir, run setup then the nodes; end in a terminal state."""
         config = ctx.config
+        become_subreaper()
         work, mounts = self._prepare(ctx)
         env = self._base_env(ctx, mounts)
         grace = float(ctx.launch_options.get("cancel_grace", get_settings().cancel_grace))
@@ -180,9 +189,13 @@ class LocalBackend(BaseBackend):
         num_nodes = int(config.get("num_nodes") or 1)
         row = ctx.registry.get(ctx.job_id)
         envs = {k: str(v) for k, v in (config.get("envs") or {}).items() if v is not None}
+        envs = secrets.fill_envs(envs, secrets.take(ctx.job_dir))  # real values, in memory only
+        inherited = {k: v for k, v in os.environ.items() if k != JOB_TOKEN_ENV}
+        token = (row.get("extra") or {}).get("job_token")
         return {
-            **os.environ,
+            **inherited,
             **envs,
+            **({JOB_TOKEN_ENV: token} if token else {}),
             "SKYPILOT_NODE_IPS": "\n".join(["127.0.0.1"] * num_nodes),
             "SKYPILOT_NUM_NODES": str(num_nodes),
             "SKYPILOT_NUM_GPUS_PER_NODE": str(gpus_per_node(config)),

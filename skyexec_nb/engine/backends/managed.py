@@ -17,6 +17,8 @@ follows SkyPilot's count (each recovery is also noted in the log), ``extra['laun
 controller put the job's cluster (cloud, region; for the cost estimate), ``extra['managed_status']``
 holds SkyPilot's raw state and a failure's ``failure_reason`` becomes the job's ``error``.
 The job recovery policy travels in the task's ``resources.job_recovery`` (set by the executor).
+Secret values travel in the task's ``secrets`` section, never ``envs`` (``SkyRun.task``), so the
+jobs controller and SkyPilot's dashboard show them redacted.
 """
 from __future__ import annotations
 

@@ -1,6 +1,12 @@
 """Run a group of node processes, each in its own process group, logging with SkyPilot's prefixes.
 
 One selector loop reads every node's pipe (stdout and stderr merged), never a thread per node.
+
+No orphans: the supervisor is a child subreaper (Linux), so a node's descendants that leave its
+process group or session (``setsid``, double-fork daemons, ``nohup ... &``) stay descendants of
+the supervisor. On cancel, on a failure and when the nodes have ended, every descendant gets
+SIGTERM, then SIGKILL after the grace; exited orphans are reaped by pid. Without /proc and
+prctl, the node process groups are killed as before.
 """
 from __future__ import annotations
 
@@ -13,10 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skyexec_nb.engine.jobs.backend_api import RunContext
-from skyexec_nb.engine.jobs.procs import group_alive, signal_groups
+from skyexec_nb.engine.jobs.procs import (
+    HAS_PROC, JOB_TOKEN_ENV, descendants, end_processes, group_alive, is_subreaper, marked, reap_children, signal_groups,
+    signal_pids,
+)
 
 _READ = 256 * 1024
 _DRAIN_AFTER_EXIT = 2.0  # seconds to wait for pipes held by background children
+_REAP_EVERY = 1.0  # seconds between collections of exited adopted orphans
 
 
 @dataclass
@@ -33,7 +43,7 @@ class _Node:
     spec: NodeSpec
     proc: subprocess.Popen
     prefix: bytes
-    partial: bytes = b""
+    partial: bytearray = field(default_factory=bytearray)
     open: bool = True
     code: int | None = field(default=None)
 
@@ -67,12 +77,14 @@ def run_nodes(ctx: RunContext, script: Path, cwd: Path, specs: list[NodeSpec], g
     """Start one ``bash <script>`` per spec and stream their output to ``ctx.log`` until all end.
 
     On ``ctx.cancelled``, or once a node exits non-zero (as SkyPilot, the job has failed), every
-    node's process group gets SIGTERM, then SIGKILL after ``grace``. After the nodes exit,
-    leftover members of their groups are killed (no orphans). Node pgids are recorded in the
-    registry (``node_pgids``) as soon as the nodes start.
+    node's process group and every descendant gets SIGTERM, then SIGKILL after ``grace``. After
+    the nodes exit, leftover processes are ended the same way (no orphans). Node pgids are
+    recorded in the registry (``node_pgids``) as soon as the nodes start.
     """
     nodes = [_start(spec, script, cwd) for spec in specs]
     pgids = [n.proc.pid for n in nodes]
+    token = specs[0].env.get(JOB_TOKEN_ENV) if specs else None
+    reaped_at = time.monotonic()
     ctx.update(node_pgids=sorted(set(ctx.registry.get(ctx.job_id)["node_pgids"]) | set(pgids)))
     selector = selectors.DefaultSelector()
     for node in nodes:
@@ -86,16 +98,18 @@ def run_nodes(ctx: RunContext, script: Path, cwd: Path, specs: list[NodeSpec], g
             if first_failure is None:
                 first_failure = next((n.spec.rank for n in nodes if n.proc.poll() not in (None, 0)), None)
             if (ctx.cancelled.is_set() or first_failure is not None) and kill_at is None:
-                signal_groups(pgids, signal.SIGTERM)
+                _signal_all(pgids, token, signal.SIGTERM)
                 kill_at = now + grace
             if kill_at is not None and now >= kill_at:
-                signal_groups(pgids, signal.SIGKILL)
+                _signal_all(pgids, token, signal.SIGKILL)
+                kill_at = now + 0.5  # again, for any started meanwhile
             if exited_at is None and all(n.proc.poll() is not None for n in nodes):
                 exited_at = now
             if exited_at is not None and now - exited_at > _DRAIN_AFTER_EXIT:
-                signal_groups(pgids, signal.SIGKILL)  # background children holding the pipes
-                if now - exited_at > _DRAIN_AFTER_EXIT + 1.0:
-                    break
+                break  # background processes holding the pipes: ended below
+            if now - reaped_at > _REAP_EVERY:
+                reap_children(exclude=pgids)
+                reaped_at = now
             out = bytearray()
             for key, _ in selector.select(timeout=0.05):
                 _read(key.data, selector, out)
@@ -109,7 +123,7 @@ def run_nodes(ctx: RunContext, script: Path, cwd: Path, specs: list[NodeSpec], g
         selector.close()
         for node in nodes:
             node.code = node.proc.wait()
-        _kill_leftovers(pgids)
+        end_leftovers(pgids, token, grace)
     if first_failure is None:
         first_failure = next((n.spec.rank for n in nodes if n.code != 0), None)
     return NodeResult({n.spec.rank: n.code for n in nodes}, first_failure)
@@ -128,19 +142,40 @@ def _read(node: _Node, selector: selectors.BaseSelector, out: bytearray) -> None
     if not data:  # EOF: flush a last line without newline
         if node.partial:
             out += node.prefix + node.partial + b"\n"
-            node.partial = b""
+            node.partial.clear()
         selector.unregister(node.proc.stdout)
         node.proc.stdout.close()
         node.open = False
         return
-    lines = (node.partial + data).split(b"\n")
-    node.partial = lines.pop()
-    if lines:
-        sep = b"\n" + node.prefix
-        out += node.prefix + sep.join(lines) + b"\n"
+    last = data.rfind(b"\n")
+    if last < 0:  # no line end: only the new bytes are searched, the partial line grows in place
+        node.partial += data
+        return
+    out += node.prefix + node.partial
+    node.partial.clear()
+    out += data[:last].replace(b"\n", b"\n" + node.prefix) + b"\n"
+    node.partial += data[last + 1:]
 
 
-def _kill_leftovers(pgids: list[int]) -> None:
+def _job_processes(token: str | None) -> list[int]:
+    """This supervisor's descendants (a subreaper keeps escaped ones) and the job's marked ones."""
+    found = set(descendants(os.getpid()))
+    if token and not is_subreaper():  # escaped processes went to init: find them by marker
+        found.update(marked(token))
+    return sorted(found)
+
+
+def _signal_all(pgids: list[int], token: str | None, sig: int) -> None:
+    signal_groups(pgids, sig)
+    if HAS_PROC:
+        signal_pids(descendants(os.getpid()), sig)
+
+
+def end_leftovers(pgids: list[int], token: str | None, grace: float) -> None:
+    """End every process the job left behind: SIGTERM, SIGKILL after ``grace``, orphans reaped."""
+    if HAS_PROC:
+        signal_groups([p for p in pgids if group_alive(p)], signal.SIGTERM)
+        end_processes(lambda: _job_processes(token), grace, exclude=pgids)
     alive = [p for p in pgids if group_alive(p)]
     if alive:
         signal_groups(alive, signal.SIGKILL)

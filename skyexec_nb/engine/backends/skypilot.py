@@ -2,7 +2,8 @@
 
 In the supervisor, ``run(ctx)``:
 
-1. builds ``sky.Task.from_yaml_config`` from a copy of the job's config and submits
+1. builds ``sky.Task.from_yaml_config`` from a copy of the job's config (secret values, from
+   the job's 0600 file, in the task's ``secrets`` section, never in ``envs``) and submits
    ``sky.launch(task, cluster_name, down=autodown, idle_minutes_to_autostop, retry_until_up)``;
    the job is PROVISIONING while that request runs (its log, e.g. provisioning progress, goes to
    the job's log; its id and state go to ``extra['sky_requests']``/``extra['sky_request_state']``);
@@ -25,7 +26,6 @@ outcome in ``extra['down']`` and the job's log: the kernel never imports ``sky``
 """
 from __future__ import annotations
 
-import copy
 import importlib.util
 import os
 import subprocess
@@ -34,6 +34,7 @@ import time
 from typing import Any, Callable
 
 from skyexec_nb.engine.jobs.backend_api import BaseBackend, RunContext
+from skyexec_nb.engine.jobs import secrets
 from skyexec_nb.engine.skyapi.sdk import SDK_ENV, RequestAborted, await_request, call, one_line_error, pump_lines, sdk
 from skyexec_nb.engine.jobs.status import JobStatus
 
@@ -123,8 +124,14 @@ class SkyRun:
         self.ctx.log.write_line(f"{TAG} {message}")
 
     def task(self) -> Any:
-        """``sky.Task`` from a copy of the config (SkyPilot fills the dict it is given)."""
-        return self.sky.Task.from_yaml_config(copy.deepcopy(self.ctx.config))
+        """``sky.Task`` from a copy of the config (SkyPilot fills the dict it is given).
+
+        The job's secret values (its 0600 file, read and removed here; kept in memory only) go
+        into the task's ``secrets`` section, not ``envs``: SkyPilot redacts them in its dashboard
+        and logs (see :mod:`skyexec_nb.engine.jobs.secrets`).
+        """
+        config = secrets.sky_task_config(self.ctx.config, secrets.take(self.ctx.job_dir))
+        return self.sky.Task.from_yaml_config(config)
 
     def submit(self, kind: str, request_id: str) -> Any:
         """Record request ``kind``'s id, stream its log and wait for it (cancellable)."""

@@ -2,9 +2,12 @@
 
 Everything that changes (status, times, exit codes, error, extra) is read fresh from the
 registry, so a handle made in a new process (a restarted kernel) is as good as the original.
+Reads also run the registry's liveness check (at most once a second per process, see
+``monitor.refresh``): a dead supervisor shows as FAILED in every process, not only the launcher.
 """
 from __future__ import annotations
 
+import getpass
 import html
 import itertools
 import os
@@ -14,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from skyexec_nb.engine.jobs import logfile
-from skyexec_nb.engine.jobs.procs import kill_groups, pid_alive
+from skyexec_nb.engine.jobs import logfile, secrets
+from skyexec_nb.engine.jobs.procs import kill_job_processes, pid_alive
 from skyexec_nb.engine.jobs.registry import Registry, get_registry
 from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
@@ -34,6 +37,7 @@ class Job:
 
     def __init__(self, job_id: int, registry: Registry | None = None) -> None:
         self._registry = registry or get_registry()
+        _refresh(self._registry)
         row = self._registry.get(int(job_id))
         if row is None:
             raise LookupError(f"No job {job_id} in {self._registry.path}")
@@ -52,6 +56,7 @@ class Job:
     # -- fresh state -------------------------------------------------------------------------
     def row(self) -> dict[str, Any]:
         """The job's whole registry row, read now."""
+        _refresh(self._registry)
         row = self._registry.get(self.id)
         if row is None:
             raise LookupError(f"Job {self.id} is no longer in {self._registry.path}")
@@ -126,12 +131,21 @@ class Job:
 
     # -- logs ----------------------------------------------------------------------------------
     def logs(self) -> str:
-        """The full log so far."""
-        return logfile.read_text(self.log_path)
+        """The full log so far (a one-line notice when the job had a log and it was deleted)."""
+        text = logfile.read_text(self.log_path)
+        return text or (logfile.missing_notice(self.log_path) + "\n" if self._log_lost() else "")
 
     def tail(self, n: int | None = None) -> list[str]:
         """The last ``n`` lines (default ``settings.log_tail_lines``), read from the file's end."""
-        return logfile.tail_lines(self.log_path, get_settings().log_tail_lines if n is None else n)
+        lines = logfile.tail_lines(self.log_path, get_settings().log_tail_lines if n is None else n)
+        return lines or ([logfile.missing_notice(self.log_path)] if n != 0 and self._log_lost() else [])
+
+    def _log_lost(self) -> bool:
+        """True when the log file is missing although the job's supervisor had created it."""
+        if self.log_path.exists():
+            return False
+        row = self.row()
+        return bool(row["supervisor_pid"] or row["started"])  # not yet started: no log yet
 
     def follow(self, poll: float = 0.05, from_start: bool = True, last: int | None = None) -> Iterator[str]:
         """Yield log lines as they arrive, until the job is terminal and the log is drained.
@@ -141,10 +155,11 @@ class Job:
             from_start: Begin with the whole log so far (else only lines written from now on).
             last: Begin with the last ``last`` lines so far, then every new line (no gap between).
         """
+        lost = [logfile.missing_notice(self.log_path)] if self._log_lost() else []
         if last is None:
-            return logfile.follow(self.log_path, self.done, poll=poll, from_start=from_start)
+            return itertools.chain(lost, logfile.follow(self.log_path, self.done, poll=poll, from_start=from_start))
         size = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-        head = logfile.tail_lines(self.log_path, last, end=size)
+        head = logfile.tail_lines(self.log_path, last, end=size) or lost
         return itertools.chain(head, logfile.follow(self.log_path, self.done, poll=poll, offset=size))
 
     # -- control -------------------------------------------------------------------------------
@@ -167,24 +182,32 @@ class Job:
     def cancel(self) -> bool:
         """Ask the job to stop; returns False if it had already ended.
 
-        Signals the supervisor (SIGTERM; the backend ends the job CANCELLED). A supervisor that
-        has not recorded its pid yet has started nothing: the row is marked CANCELLED and the
-        supervisor stops on reading it. With a dead supervisor, the recorded node process
-        groups are killed and the job is marked CANCELLED.
+        Records ``cancel_requested`` (``{"at": epoch seconds, "by": user}``) in the row, then
+        signals the supervisor (SIGTERM; it logs ``skyexec_nb: cancelled by <user> at <time>``
+        and the backend ends the job CANCELLED). A job with no supervisor yet (a queued sweep
+        job, or one not started) has started nothing: the row is marked CANCELLED and any
+        supervisor that comes later leaves it. With a dead supervisor, the job's leftover
+        processes are ended and the job is marked CANCELLED.
         """
         row = self.row()
         if row["status"].is_terminal:
             return False
+        request = {"at": time.time(), "by": _user()}
         pid = row["supervisor_pid"]
-        if pid and pid_alive(pid):
+        if pid and pid_alive(pid, row["extra"].get("supervisor_start")):
             # Recorded first: should the supervisor die before it ends the job, the job was
             # still cancelled by the user (the monitor then ends it CANCELLED, not FAILED).
-            self._registry.update(self.id, cancel_requested=time.time())
-            os.kill(pid, signal.SIGTERM)
+            self._registry.update(self.id, cancel_requested=request)
+            try:
+                os.kill(pid, signal.SIGTERM)  # wakes its row watcher at once
+            except ProcessLookupError:
+                pass  # died meanwhile: the liveness check ends it CANCELLED
             return True
-        applied = self._registry.set_status(self.id, JobStatus.CANCELLED)
+        applied = self._registry.set_status(self.id, JobStatus.CANCELLED, cancel_requested=request)
+        secrets.remove(self.job_dir)  # it never ran: its secret values are not needed
         if pid:
-            kill_groups(row["node_pgids"], grace=get_settings().cancel_grace)
+            kill_job_processes(row["node_pgids"], row["extra"].get("job_token"),
+                               grace=get_settings().cancel_grace)
         return applied
 
     def down(self) -> str:
@@ -220,3 +243,16 @@ class Job:
         from skyexec_nb.model.view_registry import mimebundle
 
         return mimebundle(self, repr(self), self._repr_html_())
+
+
+def _refresh(registry: Registry) -> None:
+    from skyexec_nb.engine.jobs.monitor import refresh
+
+    refresh(registry)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER
+        return f"uid {os.getuid()}"

@@ -1,17 +1,23 @@
 """``launch()``: validate, record, hand off to the monitor, return a Job within milliseconds."""
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Sequence
 
 from skyexec_nb.engine.jobs.backend_api import check_backend_name, get_backend
+from skyexec_nb.engine.jobs import secrets
 from skyexec_nb.engine.jobs.job import Job
 from skyexec_nb.engine.jobs.plan import Plan
 from skyexec_nb.engine.jobs.registry import get_registry
 from skyexec_nb.engine.jobs.settings import AUTO, get_settings
 from skyexec_nb.engine.skyapi.local_state import auto_backend
 from skyexec_nb.model.errors import FieldError
+from skyexec_nb.model.limits import MAX_NAME_LENGTH, is_int, is_number
+from skyexec_nb.model.masking import mask_shown
+from skyexec_nb.model.validation import parse_env_vars
 
 APP_PREFIX = "skyexec_nb"
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -30,10 +36,53 @@ def default_name(command: str | Sequence[str]) -> str:
     return word[:40] or "job"
 
 
-def _check_name(name: str) -> str:
-    if not _NAME_OK.match(name) or "___" in name:
-        raise FieldError("name", "letters, digits, '.', '_' or '-' (no '___'), starting alphanumeric", name)
+class _Brief:
+    """Shows a refused value in an error as one short line, whatever its repr."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        shown = mask_shown(self.value)  # never echo a secret
+        text = repr(shown) if isinstance(shown, str) else " ".join(repr(shown).split())
+        return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not _NAME_OK.match(name) or "___" in name or len(name) > MAX_NAME_LENGTH:
+        raise FieldError("name", f"up to {MAX_NAME_LENGTH} letters, digits, '.', '_' or '-' (no '___'), "
+                                 f"starting alphanumeric", _Brief(name))
     return name
+
+
+_COMMAND_ALLOWED = "a non-empty bash script (str) or a non-empty list of arguments (str, int, float, path)"
+
+
+def _check_command(command: Any) -> str | list[str]:
+    """The command as launched: a script kept byte for byte, or an argv of strings."""
+    if isinstance(command, str):
+        if command.strip():
+            return command
+    elif isinstance(command, (list, tuple)):
+        ok = all(isinstance(a, (str, os.PathLike)) or is_int(a)
+                 or (is_number(a) and a == a and abs(a) != float("inf")) for a in command)
+        argv = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in command] if ok else []
+        if argv and argv[0].strip():
+            return argv
+    raise FieldError("command", _COMMAND_ALLOWED, _Brief(command))
+
+
+def _check_arguments(executor: Any, env: Any, dryrun: Any) -> dict[str, str] | None:
+    """Refuse what ``launch`` cannot use before anything is built (FieldError, one line)."""
+    if not callable(getattr(executor, "to_config", None)):
+        raise FieldError("executor", "a SkyExecutor", _Brief(executor))
+    if not isinstance(dryrun, bool):
+        raise FieldError("dryrun", "True or False", _Brief(dryrun))
+    if env is None:
+        return None
+    if not isinstance(env, Mapping):
+        raise FieldError("env", "a dict {NAME: string value}", _Brief(env))
+    return parse_env_vars(env, "env") or None
 
 
 def app_id(cluster: str, name: str, job_id: int) -> str:
@@ -79,15 +128,18 @@ def launch(
         A :class:`Job` (or a :class:`Plan` when ``dryrun``).
 
     Raises:
-        FieldError: bad executor fields, name, backend or command (nothing recorded or started).
+        FieldError: bad executor (fields), command, name, backend, env or dryrun: one line naming
+            it and what is allowed (nothing recorded or started).
+        RegistryError: the job registry cannot be written (one line naming the file).
     """
+    env = _check_arguments(executor, env, dryrun)
+    cmd = _check_command(command)
     backend = backend or get_settings().default_backend
     if backend == AUTO:
         backend = auto_backend()
     backend = check_backend_name(backend)
-    name = _check_name(name or default_name(command))
-    cmd = command if isinstance(command, str) else [str(a) for a in command]
-    config = executor.to_config(name, cmd=cmd, env_vars=dict(env) if env else None)
+    name = _check_name(default_name(cmd) if name is None or name == "" else name)
+    config = executor.to_config(name, cmd=cmd, env_vars=env)
     options = _launch_options(executor)
     impl = get_backend(backend)
     impl.precheck(config, options)
@@ -103,9 +155,14 @@ def launch(
                 "job_dir": str(job_dir), "log_path": str(job_dir / "run.log")}
 
     registry = get_registry()
-    job_id = registry.insert(derive, name=name, backend=backend, status=impl.initial_status,
+    config, secret_values = secrets.split(config)  # the registry keeps '********'; values go to a 0600 file
+    if secret_values:
+        options = {**options, secrets.NAMES_OPTION: sorted(secret_values)}
+    # claim_dir: the id's directory is made with the row, and an id whose directory exists (a lost
+    # registry's job) is never given out: one job, one directory, one log, forever.
+    job_id = registry.insert(derive, claim_dir=True, name=name, backend=backend, status=impl.initial_status,
                              config=config, launch_options=options, exit_codes={}, node_pgids=[])
-    (state / "jobs" / str(job_id)).mkdir(parents=True, exist_ok=True)
+    secrets.write(state / "jobs" / str(job_id), secret_values)
     from skyexec_nb.engine.jobs.monitor import get_monitor
 
     get_monitor().spawn(job_id, registry)
@@ -122,17 +179,28 @@ def get_job(job_id: int, job_class: type[Job] = Job) -> Job:
     """The job with id ``job_id``.
 
     Raises:
+        FieldError: ``job_id`` is not an integer id (or its digits).
         LookupError: no such job.
     """
-    return job_class(int(job_id), get_registry())
+    return job_class(_check_job_id(job_id), get_registry())
+
+
+def _check_job_id(job_id: Any) -> int:
+    text = job_id.strip() if isinstance(job_id, str) else None
+    if is_int(job_id) or (text and text.isdigit() and len(text) < 100):
+        return int(job_id)
+    raise FieldError("job_id", "an integer job id (or its digits)", _Brief(job_id))
 
 
 def find_job(ref: int | str, job_class: type[Job] = Job) -> Job:
     """A job by id (int or digits), ``-1``/``'-1'`` for the newest, or the newest with a name.
 
     Raises:
+        FieldError: ``ref`` is neither an int nor a str.
         LookupError: nothing matches (one line).
     """
+    if not (is_int(ref) or isinstance(ref, str)):
+        raise FieldError("job", "a job id (int or digits), a job name or -1 (the newest)", _Brief(ref))
     registry = get_registry()
     text = str(ref).strip()
     if text == "-1":
@@ -140,7 +208,7 @@ def find_job(ref: int | str, job_class: type[Job] = Job) -> Job:
         if row is None:
             raise LookupError("No jobs yet")
         return job_class(row["id"], registry)
-    if text.isdigit():
+    if text.isdigit() and len(text) < 100:
         return job_class(int(text), registry)
     row = registry.find(text)
     if row is None:

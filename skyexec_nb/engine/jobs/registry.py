@@ -22,18 +22,30 @@ extra          JSON    free dict for backends/views (sky request id, endpoints, 
 updated        REAL    epoch seconds of the last write (the monitor watches it)
 ============== ======= ==========================================================
 
-Safe from many threads (a connection per thread) and processes (WAL, busy timeout).
+Safe from many threads (a connection per thread) and processes (WAL, busy timeout). A job id
+names one job forever: ids never reuse an existing job directory, whatever happened to the file
+(missing, emptied or corrupt: see :mod:`skyexec_nb.engine.jobs.registry_file`).
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
+from skyexec_nb.engine.jobs.registry_file import (  # noqa: F401  (RegistryWarning: re-exported)
+    RegistryError,
+    RegistryFile,
+    RegistryWarning,
+    is_suspect,
+    registry_error,
+)
 from skyexec_nb.engine.jobs.status import TERMINAL, JobStatus
+from skyexec_nb.model.limits import MAX_JOB_ID
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -56,6 +68,9 @@ COLUMNS = (
 _WRITABLE = frozenset(COLUMNS) - {"id", "extra"}
 _TERMINAL_VALUES = tuple(s.value for s in TERMINAL)
 _STARTED_ON = frozenset({JobStatus.SETTING_UP, JobStatus.RUNNING})
+_CLAIM_TRIES = 20
+_ID_DIGITS = len(str(MAX_JOB_ID)) - 1  # a directory name with more digits is no job id
+_T = TypeVar("_T")
 
 
 def _encode(column: str, value: Any) -> Any:
@@ -78,34 +93,61 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
 
 
 class Registry:
-    """Read and write job rows; every write is one transaction that stamps ``updated``."""
+    """Read and write job rows; every write is one transaction that stamps ``updated``.
 
-    def __init__(self, path: Path | str) -> None:
+    Args:
+        path: The database file (``state_dir/jobs.db``); job directories live beside it, in ``jobs/``.
+        busy_timeout: Seconds a write waits for another process's transaction.
+
+    Raises:
+        RegistryError: (every method) the file cannot be used: one line naming it and what to do.
+    """
+
+    def __init__(self, path: Path | str, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.jobs_dir = self.path.parent / "jobs"
+        self._file = RegistryFile(self.path, _SCHEMA, busy_timeout)
         self._local = threading.local()
-        self._connect()  # creates the schema
+        self._run(lambda conn: None, "open")  # creates (or recovers) the file and its schema
+
+    @property
+    def notice(self) -> str | None:
+        """The one line telling the user the registry was found corrupt and replaced, if it was."""
+        return self._file.notice
 
     def _connect(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=30000")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            self._local.conn = conn
-        return conn
+        """This thread's connection to the current file (reopened when the file was replaced)."""
+        handle = getattr(self._local, "handle", None)
+        problem = "changed" if handle is None else self._file.check(handle)
+        if problem is not None:
+            opened = self._file.open() if handle is None else self._file.recover(handle, problem == "corrupt")
+            self._local.handle = handle = opened
+        return handle.conn
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._connect())
+    def _run(self, op: Callable[[sqlite3.Connection], _T], action: str) -> _T:
+        """``op(conn)``, retried once on a freshly recovered file when SQLite finds it corrupt."""
+        for attempt in (1, 2):
+            try:
+                return op(self._connect())
+            except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+                raise  # a bug, not the file
+            except sqlite3.DatabaseError as exc:
+                if attempt == 1 and is_suspect(exc):  # this connection's file may be gone bad
+                    self._local.handle = self._file.recover(getattr(self._local, "handle", None), True)
+                    continue
+                raise registry_error(exc, self.path, action) from None
+            except OSError as exc:
+                raise registry_error(exc, self.path, action) from None
+        raise AssertionError("unreachable")
 
-    def insert(self, derive: Callable[[int], dict[str, Any]] | None = None, **fields: Any) -> int:
+    def insert(self, derive: Callable[[int], dict[str, Any]] | None = None, *, claim_dir: bool = False,
+               **fields: Any) -> int:
         """Write a new row (``created``/``updated`` stamped) and return its id.
 
         ``derive(id) -> fields`` adds fields that need the id (app_id, paths) in the same transaction.
+        With ``claim_dir`` the job's directory ``jobs/<id>`` is created in the same transaction, and
+        an id whose directory exists (a lost or replaced registry's job) is never given out: the
+        ids continue after the highest existing one.
         """
         now = time.time()
         fields.setdefault("created", now)
@@ -116,24 +158,68 @@ class Registry:
             raise KeyError(f"unknown registry columns: {sorted(unknown)}")
         names = ", ".join(fields)
         marks = ", ".join("?" for _ in fields)
-        with self._transaction() as conn:
-            cur = conn.execute(
-                f"INSERT INTO jobs ({names}) VALUES ({marks})", [_encode(k, v) for k, v in fields.items()]
-            )
-            job_id = int(cur.lastrowid)
-            if derive is not None:
-                self._apply(conn, job_id, derive(job_id))
+        values = [_encode(k, v) for k, v in fields.items()]
+
+        def op(conn: sqlite3.Connection) -> int:
+            claimed: Path | None = None
+            with _Transaction(conn):
+                try:
+                    if claim_dir:
+                        self._skip_taken_ids(conn)
+                    job_id = int(conn.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", values).lastrowid)
+                    if claim_dir:
+                        claimed = self._claim_dir(job_id)
+                    if derive is not None:
+                        self._apply(conn, job_id, derive(job_id))
+                except BaseException:
+                    if claimed is not None:
+                        shutil.rmtree(claimed, ignore_errors=True)
+                    raise
             return job_id
 
+        for _ in range(_CLAIM_TRIES):
+            try:
+                return self._run(op, "write")
+            except _Taken:  # made by someone outside this registry since the check: skip it
+                continue
+        raise RegistryError(f"Cannot claim a new job directory under {self.jobs_dir}: every id tried "
+                            f"was taken — check what keeps creating directories there")
+
+    def _skip_taken_ids(self, conn: sqlite3.Connection) -> None:
+        """Move the id sequence past every numeric job directory when the next id's exists."""
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'").fetchone()
+        seq = row[0] if row is not None else 0
+        if not os.path.lexists(self.jobs_dir / str(seq + 1)):
+            return
+        with os.scandir(self.jobs_dir) as entries:
+            taken = [int(e.name) for e in entries if e.name.isdigit() and len(e.name) <= _ID_DIGITS]
+        highest = max([seq, *taken])
+        if row is None:
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('jobs', ?)", (highest,))
+        else:
+            conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'jobs'", (highest,))
+
+    def _claim_dir(self, job_id: int) -> Path:
+        job_dir = self.jobs_dir / str(job_id)
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            job_dir.mkdir()  # atomic: exactly one job ever gets it
+        except FileExistsError:
+            raise _Taken(job_dir) from None
+        return job_dir
+
     def get(self, job_id: int) -> dict[str, Any] | None:
-        """The decoded row of ``job_id`` or None."""
-        row = self._connect().execute("SELECT * FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
+        """The decoded row of ``job_id`` or None (also for an id no registry can hold)."""
+        job_id = int(job_id)
+        if not 0 < job_id <= MAX_JOB_ID:
+            return None
+        row = self._run(lambda conn: conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone(), "read")
         return _decode(row) if row is not None else None
 
     def rows(self, where: str = "", params: tuple = (), order: str = "id") -> list[dict[str, Any]]:
         """Decoded rows matching an SQL ``where`` clause (trusted, internal use), ordered by id."""
         sql = "SELECT * FROM jobs" + (f" WHERE {where}" if where else "") + f" ORDER BY {order}"
-        return [_decode(r) for r in self._connect().execute(sql, params).fetchall()]
+        return [_decode(r) for r in self._run(lambda conn: conn.execute(sql, params).fetchall(), "read")]
 
     def active(self) -> list[dict[str, Any]]:
         """Rows of every non-terminal job."""
@@ -145,8 +231,9 @@ class Registry:
         if not ids:
             return {}
         marks = ", ".join("?" for _ in ids)
-        cur = self._connect().execute(f"SELECT id, status, updated FROM jobs WHERE id IN ({marks})", tuple(ids))
-        return {r["id"]: (r["status"], r["updated"]) for r in cur.fetchall()}
+        sql = f"SELECT id, status, updated FROM jobs WHERE id IN ({marks})"
+        rows = self._run(lambda conn: conn.execute(sql, tuple(ids)).fetchall(), "read")
+        return {r["id"]: (r["status"], r["updated"]) for r in rows}
 
     def find(self, name: str) -> dict[str, Any] | None:
         """The newest job named ``name``, or None."""
@@ -160,8 +247,12 @@ class Registry:
 
     def update(self, job_id: int, **fields: Any) -> None:
         """Set columns; keys that are not columns (and ``extra=``) merge into ``extra``."""
-        with self._transaction() as conn:
-            self._apply(conn, job_id, fields)
+
+        def op(conn: sqlite3.Connection) -> None:
+            with _Transaction(conn):
+                self._apply(conn, job_id, fields)
+
+        self._run(op, "write")
 
     def set_status(self, job_id: int, status: JobStatus | str, **fields: Any) -> bool:
         """Move a job to ``status`` (plus ``fields``) unless it is already terminal.
@@ -170,18 +261,23 @@ class Registry:
         Returns True if applied, False if the row was terminal (a terminal status is final) or absent.
         """
         status = JobStatus(status)
-        with self._transaction() as conn:
-            row = conn.execute("SELECT status, started, ended FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
-            if row is None or row["status"] in _TERMINAL_VALUES:
-                return False
-            now = time.time()
-            fields = {"status": status, **fields}
-            if status in _STARTED_ON and row["started"] is None:
-                fields.setdefault("started", now)
-            if status in TERMINAL and row["ended"] is None:
-                fields.setdefault("ended", now)
-            self._apply(conn, job_id, fields)
-            return True
+
+        def op(conn: sqlite3.Connection) -> bool:
+            with _Transaction(conn):
+                row = conn.execute("SELECT status, started, ended FROM jobs WHERE id = ?",
+                                   (int(job_id),)).fetchone()
+                if row is None or row["status"] in _TERMINAL_VALUES:
+                    return False
+                now = time.time()
+                changes = {"status": status, **fields}
+                if status in _STARTED_ON and row["started"] is None:
+                    changes.setdefault("started", now)
+                if status in TERMINAL and row["ended"] is None:
+                    changes.setdefault("ended", now)
+                self._apply(conn, job_id, changes)
+                return True
+
+        return self._run(op, "write")
 
     @staticmethod
     def _apply(conn: sqlite3.Connection, job_id: int, fields: dict[str, Any]) -> None:
@@ -202,27 +298,48 @@ class Registry:
 
     def close(self) -> None:
         """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        handle = getattr(self._local, "handle", None)
+        if handle is not None:
+            self._local.handle = None
+            self._file.release(handle)
+
+
+class _Taken(Exception):
+    """A job directory exists already: its id belongs to another job."""
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error), nesting-safe."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); inside another transaction a
+    savepoint, so a failed inner write is undone whole while the outer one goes on."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.outer = not conn.in_transaction
 
     def __enter__(self) -> sqlite3.Connection:
-        if self.outer:
-            self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("BEGIN IMMEDIATE" if self.outer else "SAVEPOINT registry_write")
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self.outer:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT" if self.outer else "RELEASE registry_write")
+                return
+            except BaseException:
+                self._undo()
+                raise
+        self._undo()
+
+    def _undo(self) -> None:
+        try:
+            if self.outer:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+            else:
+                self.conn.execute("ROLLBACK TO registry_write")
+                self.conn.execute("RELEASE registry_write")
+        except sqlite3.Error:
+            pass  # the error that got here is the one to report
 
 
 _registries: dict[Path, Registry] = {}

@@ -7,6 +7,7 @@ from pathlib import Path
 from traitlets import Float, HasTraits, Integer, TraitError, Unicode, default, validate
 
 from skyexec_nb.engine.jobs.backend_api import BACKEND_NAMES
+from skyexec_nb.model.limits import is_int, within
 from skyexec_nb.process_wide import ProcessWide
 
 AUTO = "auto"
@@ -14,10 +15,40 @@ BACKEND_SETTINGS: tuple[str, ...] = (AUTO, *BACKEND_NAMES)
 """Values ``default_backend`` accepts: a backend name, or "auto"."""
 
 
-def _positive(field: str, value: float) -> float:
-    if value <= 0:
-        raise TraitError(f"Invalid {field}: a number > 0. Found: {value!r}")
-    return value
+LIMITS: dict[str, tuple[float, float]] = {
+    "log_tail_lines": (1, 1_000_000),
+    "poll_interval": (0.01, 60.0),
+    "cancel_grace": (0.0, 3600.0),
+    "max_payload_mb": (1, 100_000),
+}
+"""The range of each numeric setting (NaN and infinities are never in range)."""
+
+
+def _in_range(field: str, value: object, integer: bool = False) -> float:
+    """``value`` if it lies in ``LIMITS[field]``, else a one-line TraitError naming the range."""
+    low, high = LIMITS[field]
+    if not within(value, low, high) or (integer and not is_int(value)):
+        kind = "an integer" if integer else "seconds"
+        raise TraitError(f"Invalid {field}: {kind} in [{_shown(low)}, {_shown(high)}]. Found: {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _shown(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
+class _Count(Integer):
+    """An Integer setting whose every refusal (wrong type too) is the one-line range error."""
+
+    def error(self, obj: object, value: object, error: object = None, info: object = None) -> None:
+        _in_range(self.name, value, integer=True)
+
+
+class _Seconds(Float):
+    """A Float setting whose every refusal (wrong type too) is the one-line range error."""
+
+    def error(self, obj: object, value: object, error: object = None, info: object = None) -> None:
+        _in_range(self.name, value)
 
 
 class _BackendSetting(Unicode):
@@ -44,10 +75,10 @@ class Settings(HasTraits):
     default_backend = _BackendSetting(AUTO, help="Backend used when launch() gets none: local, "
                                       "skypilot, jobs, or auto (skypilot when `sky check` enabled a "
                                       "cloud, else local); reads as the resolved backend.")
-    log_tail_lines = Integer(2000, help="Lines of log a view shows at most.")
-    poll_interval = Float(0.2, help="Seconds between monitor polls of the registry.")
-    cancel_grace = Float(5.0, help="Seconds between SIGTERM and SIGKILL on cancel.")
-    max_payload_mb = Integer(100, help="Largest payload (MB) shipped with a job.")
+    log_tail_lines = _Count(2000, help="Lines of log a view shows at most (1..1000000).")
+    poll_interval = _Seconds(0.2, help="Seconds between monitor polls of the registry (0.01..60).")
+    cancel_grace = _Seconds(5.0, help="Seconds between SIGTERM and SIGKILL on cancel (0..3600).")
+    max_payload_mb = _Count(100, help="Largest payload (MB) shipped with a job (1..100000).")
 
     @default("state_dir")
     def _default_state_dir(self) -> str:
@@ -68,27 +99,13 @@ class Settings(HasTraits):
             raise TraitError(f"Invalid default_backend: one of {', '.join(BACKEND_SETTINGS)}. Found: {value!r}")
         return value
 
-    @validate("log_tail_lines")
-    def _check_tail(self, proposal: dict) -> int:
-        return int(_positive("log_tail_lines", proposal["value"]))
+    @validate("log_tail_lines", "max_payload_mb")
+    def _check_count(self, proposal: dict) -> int:
+        return int(_in_range(proposal["trait"].name, proposal["value"], integer=True))
 
-    @validate("poll_interval")
-    def _check_poll(self, proposal: dict) -> float:
-        value = _positive("poll_interval", proposal["value"])
-        if value > 60:
-            raise TraitError(f"Invalid poll_interval: seconds in (0, 60]. Found: {value!r}")
-        return value
-
-    @validate("cancel_grace")
-    def _check_grace(self, proposal: dict) -> float:
-        value = proposal["value"]
-        if value < 0:
-            raise TraitError(f"Invalid cancel_grace: seconds >= 0. Found: {value!r}")
-        return value
-
-    @validate("max_payload_mb")
-    def _check_payload(self, proposal: dict) -> int:
-        return int(_positive("max_payload_mb", proposal["value"]))
+    @validate("poll_interval", "cancel_grace")
+    def _check_seconds(self, proposal: dict) -> float:
+        return float(_in_range(proposal["trait"].name, proposal["value"]))
 
     @property
     def configured_backend(self) -> str:

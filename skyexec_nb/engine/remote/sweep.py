@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import ast
 import itertools
+import math
 import re
 import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, Sized
 
 from skyexec_nb.engine.jobs.slots import SWEEP_ENV, group_env
-from skyexec_nb.engine.remote.batches import build_all, launch_all, shared_payload
+from skyexec_nb.engine.remote.batches import build_all, shared_payload
 from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.model.validation import is_env_name
 
 MAX_JOBS = 1000
+#: No sweep has more jobs than this, confirmed or not.
+MAX_SWEEP = 100_000
 
 
 def check_grid(grid: Any) -> dict[str, list[Any]]:
-    """``grid`` as ``{NAME: [values]}``; raises ValueError (one line) when empty or malformed."""
+    """``grid`` as ``{NAME: [values]}``; raises ValueError (one line) when empty, malformed or
+    larger than :data:`MAX_SWEEP` jobs (checked before anything is built: an axis is read only
+    up to that many values)."""
     allowed = "a non-empty dict {NAME: non-empty list of values}"
     if not isinstance(grid, Mapping) or not grid:
         raise ValueError(f"Invalid grid: {allowed}. Found: {grid!r}")
@@ -37,11 +42,21 @@ def check_grid(grid: Any) -> dict[str, list[Any]]:
                              f"Found: {key!r}")
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
             raise ValueError(f"Invalid grid: a list of values for {key}. Found: {values!r}")
-        values = list(values)
+        size = len(values) if isinstance(values, Sized) else None
+        if size is not None and size > MAX_SWEEP:
+            _too_big(size)
+        values = list(itertools.islice(values, MAX_SWEEP + 1))
+        if len(values) > MAX_SWEEP:
+            _too_big(len(values), more=size is None)
         if not values:
             raise ValueError(f"Invalid grid: at least one value for {key}. Found: []")
         out[key] = values
     return out
+
+
+def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
+    """The number of jobs of a grid: the product of its lengths (nothing built)."""
+    return math.prod(len(values) for values in grid.values())
 
 
 def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -50,8 +65,15 @@ def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
 
 
+def _too_big(n: int, more: bool = False) -> None:
+    raise ValueError(f"The sweep has {n:,}{' or more' if more else ''} jobs: at most {MAX_SWEEP:,} in one "
+                     "sweep (split the grid into several sweeps)")
+
+
 def check_size(n: int, yes: bool) -> None:
-    """Refuse more than :data:`MAX_JOBS` jobs unless confirmed."""
+    """Refuse more than :data:`MAX_SWEEP` jobs, and more than :data:`MAX_JOBS` unless confirmed."""
+    if n > MAX_SWEEP:
+        _too_big(n)
     if n > MAX_JOBS and not yes:
         raise ValueError(f"The sweep has {n:,} jobs (more than {MAX_JOBS:,}): pass yes=True (--yes) "
                          "to launch them all")
@@ -68,8 +90,14 @@ def literal(text: Any) -> Any:
 
 
 def job_name(base: str, values: Mapping[str, Any]) -> str:
-    """``<base>_<NAME>-<value>_...`` with only characters SkyPilot accepts in task names."""
-    parts = [base] + [f"{k}-{v}" for k, v in values.items()]
+    """``<base>_<NAME>-<value>_...`` with only characters SkyPilot accepts in task names.
+
+    A secret-named variable (``API_KEY``) shows a tag instead of its value (``API_KEY-3fa1c2``,
+    see :func:`~skyexec_nb.model.masking.secret_tag`): names end up in the registry and tables.
+    """
+    from skyexec_nb.model.masking import is_secret_name, secret_tag
+
+    parts = [base] + [f"{k}-{secret_tag(v) if is_secret_name(k) else v}" for k, v in values.items()]
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", "_".join(parts))
     name = re.sub(r"([._-])[._-]+", r"\1", name).strip("._-")
     return name[:120].rstrip("._-") or "sweep"
@@ -155,6 +183,32 @@ class Sweep:
         return mimebundle(self, repr(self))
 
 
+def _launch_together(n: int, launch_one: Callable[[int], Any], max_parallel: int | None,
+                     bundles: list[Path]) -> list[Any]:
+    """Launch jobs ``0..n-1`` with every registry write in one transaction; supervisors start
+    once it commits, for the first ``max_parallel`` jobs only (the rest wait PENDING and are
+    taken by those supervisors, see :mod:`~skyexec_nb.engine.jobs.slots`). On a refusal nothing
+    is recorded and the job directories and bundles made are removed."""
+    from skyexec_nb.engine.jobs.monitor import get_monitor
+    from skyexec_nb.engine.jobs.registry import get_registry
+    from skyexec_nb.engine.jobs.slots import one_transaction
+
+    registry = get_registry()
+    jobs: list[Any] = []
+    try:
+        with get_monitor().held(), one_transaction(registry):
+            for i in range(n):
+                job = launch_one(i)
+                jobs.append(job)
+                if max_parallel and i >= max_parallel:
+                    registry.set_status(job.id, JobStatus.PENDING)
+    except BaseException:
+        for path in [*(job.job_dir for job in jobs), *bundles]:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+    return jobs
+
+
 def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequence[Any]], *,
           max_parallel: int | None = None, python: bool = False, push: Mapping[str, Any] | None = None,
           pull: Iterable[str] = (), yes: bool = False, backend: str | None = None,
@@ -186,8 +240,9 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
     from skyexec_nb.engine.remote.payload import check_names, check_pull
     from skyexec_nb.engine.remote.python_jobs import check_backend_pulls, launch_bundle, make_bundle, prune_quietly
 
-    combos = combinations(check_grid(grid))
-    check_size(len(combos), yes)
+    checked = check_grid(grid)
+    check_size(grid_size(checked), yes)
+    combos = combinations(checked)
     if not python and (push or pull):
         raise ValueError("push and pull need python=True (--python): a shell command has no variables")
     group = uuid.uuid4().hex[:12]
@@ -195,7 +250,11 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
     base = name or "sweep"
 
     def extra(i: int, values: Mapping[str, Any]) -> dict[str, Any]:
+        from skyexec_nb.model.masking import MASK, is_secret_name, secret_tag
+
         shown = {k: str(v) for k, v in values.items()}
+        for k in filter(is_secret_name, shown):  # "******** 3fa1c2": as in the job's name, never the value
+            shown[k] = f"{MASK} {secret_tag(values[k])}"
         return {"sweep": {"id": group, "index": i, "size": len(combos), "values": shown,
                           "max_parallel": max_parallel}}
 
@@ -216,17 +275,24 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
         finally:
             if shared is not None:
                 shutil.rmtree(shared.parent, ignore_errors=True)
-        jobs = launch_all(bundles, lambda i, b: launch_bundle(
-            executor, b, name=job_name(base, combos[i]), backend=backend, env=job_env(combos[i]),
-            extra=extra(i, combos[i])))
+        launch_one = lambda i: launch_bundle(  # noqa: E731
+            executor, bundles[i], name=job_name(base, combos[i]), backend=backend, env=job_env(combos[i]),
+            extra=extra(i, combos[i]))
     else:
         from skyexec_nb.engine.jobs.launcher import launch
         from skyexec_nb.engine.jobs.registry import get_registry
 
-        jobs = []
-        for i, values in enumerate(combos):
-            job = launch(executor, command, name=job_name(base, values), backend=backend,
-                         env=job_env(values))
-            get_registry().update(job.id, **extra(i, values))
-            jobs.append(job)
+        bundles = []
+
+        def launch_one(i: int) -> Any:
+            job = launch(executor, command, name=job_name(base, combos[i]), backend=backend,
+                         env=job_env(combos[i]))
+            get_registry().update(job.id, **extra(i, combos[i]))
+            return job
+
+    if backend is None:  # resolved once ("auto" looks at SkyPilot's state), not per job
+        from skyexec_nb.engine.jobs.settings import get_settings
+
+        backend = get_settings().default_backend
+    jobs = _launch_together(len(combos), launch_one, max_parallel, bundles)
     return Sweep(group, jobs, combos, max_parallel)

@@ -118,7 +118,7 @@ def test_bad_executor_input_raises_before_anything_is_recorded():
     ex = SkyExecutor(file_mounts={"/data": "/definitely/missing"})
     with pytest.raises(FieldError):
         launch(ex, "echo")
-    with pytest.raises(FieldError, match="env_vars"):
+    with pytest.raises(FieldError, match="Invalid env"):
         launch(SkyExecutor(), "echo", env={"1BAD": "x"})
     with pytest.raises(FieldError, match="Invalid name"):
         launch(SkyExecutor(), "echo", name="a___b")

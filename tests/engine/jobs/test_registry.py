@@ -95,3 +95,30 @@ def test_get_registry_follows_state_dir(isolated_home):
     assert str(reg.path).startswith(str(isolated_home))
     assert reg.path.parent.exists()
     assert reg._connect().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_claim_dir_makes_the_directory_with_the_row(reg, tmp_path):
+    job_id = reg.insert(name="t", backend="local", status=JobStatus.INIT, claim_dir=True)
+    assert (tmp_path / "jobs" / str(job_id)).is_dir() and reg.jobs_dir == tmp_path / "jobs"
+    assert reg.notice is None
+
+
+def test_a_failed_write_inside_an_outer_transaction_is_undone_whole(reg, tmp_path):
+    def boom(job_id):
+        raise RuntimeError("derive failed")
+
+    conn = reg._connect()
+    conn.execute("BEGIN IMMEDIATE")  # as a sweep's one_transaction does
+    kept = _new(reg, name="kept")
+    with pytest.raises(RuntimeError):
+        reg.insert(boom, name="lost", backend="local", status=JobStatus.INIT, claim_dir=True)
+    conn.execute("COMMIT")
+    assert [r["name"] for r in reg.rows()] == ["kept"] and reg.get(kept) is not None
+    assert not (tmp_path / "jobs").exists() or not any((tmp_path / "jobs").iterdir())
+
+
+def test_reopened_after_close_and_ids_outside_sqlite_range_are_absent(reg):
+    job_id = _new(reg)
+    reg.close()
+    assert reg.get(job_id)["id"] == job_id
+    assert reg.get(2**63) is None and reg.get(10**30) is None and reg.get(0) is None

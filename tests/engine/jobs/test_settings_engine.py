@@ -27,10 +27,25 @@ def test_defaults():
 @pytest.mark.parametrize("field,value", [
     ("default_backend", "slurm"), ("log_tail_lines", 0), ("poll_interval", -1.0),
     ("poll_interval", 120.0), ("cancel_grace", -0.5), ("max_payload_mb", 0), ("state_dir", " "),
+    ("poll_interval", float("nan")), ("poll_interval", float("inf")), ("poll_interval", 0.001),
+    ("cancel_grace", float("nan")), ("cancel_grace", 3601.0), ("log_tail_lines", 10**7),
+    ("max_payload_mb", 100_001), ("poll_interval", "fast"), ("log_tail_lines", True),
 ])
 def test_validation_names_the_field(field, value):
-    with pytest.raises(TraitError, match=f"Invalid {field}"):
+    before = getattr(settings.get_settings(), field)
+    with pytest.raises(TraitError, match=f"^Invalid {field}: ") as info:
         setattr(settings.get_settings(), field, value)
+    assert "\n" not in str(info.value)
+    assert getattr(settings.get_settings(), field) == before
+
+
+def test_every_numeric_setting_states_its_range():
+    s = settings.get_settings()
+    for field, (low, high) in settings.LIMITS.items():
+        setattr(s, field, low)
+        setattr(s, field, high)
+        with pytest.raises(TraitError, match=rf"^Invalid {field}: .* in \[.*\]\. Found: "):
+            setattr(s, field, high * 2)
 
 
 # --- default_backend "auto": SkyPilot's `sky check` cache, read without importing sky -------------
