@@ -2,7 +2,9 @@
 
 The output of :func:`task_config` is a dict that ``sky.Task.from_yaml_config`` and
 ``sky launch task.yaml`` accept. List fields become ``resources.any_of`` candidates (zipped by
-index); everything else is common to all candidates.
+index), except a ``gpus`` list without 'none', which is SkyPilot's accelerator set
+(``{A100: 8, H100: 8}``) crossed with every candidate, as NeMo-Run means it; everything else is
+common to all candidates. The reverse direction is :mod:`~skyexec_nb.model.yaml_import`.
 """
 from __future__ import annotations
 
@@ -46,6 +48,15 @@ def _accelerators(item: str, per_node: int | None) -> str | dict[str, int]:
     return {name: per_node} if count is None and per_node is not None else item
 
 
+def _accelerator_set(items: list[str], per_node: int | None) -> dict[str, int | float]:
+    """A ``gpus`` set as SkyPilot's accelerator set ``{name: count}`` (count 1 when none is given)."""
+    out: dict[str, int | float] = {}
+    for item in items:
+        name, count = v.split_gpu(item)
+        out[name] = count if count is not None else (per_node if per_node is not None else 1)
+    return out
+
+
 def _autostop(idle: int | None, down: bool) -> dict[str, Any] | None:
     if idle is None and not down:
         return None
@@ -64,7 +75,9 @@ def resources_config(fields: Mapping[str, Any]) -> dict[str, Any]:
     for field, key in RESOURCE_KEYS.items():
         value = fields.get(field)
         convert = (lambda x: _accelerators(x, per_node)) if field == "gpus" else (lambda x: x)
-        if isinstance(value, list):
+        if field == "gpus" and v.gpus_is_set(value):
+            common[key] = _accelerator_set(value, per_node)
+        elif isinstance(value, list):
             columns[key] = [x if x == v.NONE else convert(x) for x in value]
         elif value is not None:
             common[key] = convert(value)

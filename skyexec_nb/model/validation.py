@@ -308,9 +308,19 @@ def cross_check(values: Mapping[str, Any], changed: str | None = None) -> None:
                              values.get(field))
 
 
+def gpus_is_set(gpus: Any) -> bool:
+    """A ``gpus`` list without 'none' is a set of alternatives valid on every candidate (NeMo-Run's
+    and SkyPilot's meaning: ``accelerators: {A100: 8, H100: 8}``), not a column of ``any_of``."""
+    return isinstance(gpus, list) and NONE not in gpus
+
+
 def candidate_count(values: Mapping[str, Any]) -> int:
-    """The number of resource candidates: the common length of the list fields (1 if none)."""
-    lengths = {f: len(values[f]) for f in LIST_FIELDS if isinstance(values.get(f), list)}
+    """The number of resource candidates: the common length of the list fields (1 if none).
+
+    A ``gpus`` set (see :func:`gpus_is_set`) crosses every candidate instead of counting as one.
+    """
+    lengths = {f: len(values[f]) for f in LIST_FIELDS if isinstance(values.get(f), list)
+               and not (f == "gpus" and gpus_is_set(values[f]))}
     if len(set(lengths.values())) > 1:
         raise FieldError("alternatives", "list fields of one length (one item per candidate, "
                                          "'none' where a candidate leaves the field unset)", lengths)

@@ -96,14 +96,35 @@ def _image_fields(image: Any) -> dict[str, Any] | None:
     return None
 
 
-def _columns(candidates: Any, common: Mapping[str, Any]) -> dict[str, list[Any]] | None:
-    """List fields of ``any_of`` candidates that only set list fields, else None (kept)."""
+def _candidate_gpu(acc: Any) -> str | None:
+    """One candidate's accelerators as a ``gpus`` item (``"A100:8"``), or None if not one."""
+    if isinstance(acc, str):
+        return acc
+    if isinstance(acc, dict) and len(acc) == 1:
+        return _gpu_item(*next(iter(acc.items())))
+    return None
+
+
+def _columns(candidates: Any, fields: Mapping[str, Any], kept: Mapping[str, Any]) -> dict[str, list[Any]] | None:
+    """List fields of ``any_of`` candidates that only set list fields, else None (kept).
+
+    ``fields``/``kept`` are what the common part already gave: a key set there and in a candidate
+    stays in the YAML's own form. A candidate's accelerators become a ``gpus`` column only when
+    some candidate has none (``'none'`` keeps the column zipped; without one it would read as a
+    set crossing every candidate).
+    """
     if not isinstance(candidates, list) or not candidates or not all(isinstance(c, dict) for c in candidates):
         return None
     keys = {k for c in candidates for k in c}
-    if not keys <= set(_COLUMN_KEYS) or keys & set(common):
+    column_fields = {"gpus" if k == "accelerators" else _COLUMN_KEYS.get(k) for k in keys}
+    if None in column_fields or keys & set(kept) or column_fields & set(fields):
         return None
-    columns = {_COLUMN_KEYS[k]: [c.get(k, v.NONE) for c in candidates] for k in keys}
+    columns = {_COLUMN_KEYS[k]: [c.get(k, v.NONE) for c in candidates] for k in keys if k != "accelerators"}
+    if "accelerators" in keys:
+        gpus = [v.NONE if "accelerators" not in c else _candidate_gpu(c["accelerators"]) for c in candidates]
+        if None in gpus or v.NONE not in gpus:
+            return None
+        columns["gpus"] = gpus
     if any(not _parses(field, column) for field, column in columns.items()):
         return None
     return columns
@@ -133,7 +154,7 @@ def resources_split(resources: Mapping[str, Any] | None) -> tuple[dict[str, Any]
         if key not in res:
             continue
         candidates = res.pop(key)
-        columns = _columns(candidates, {**fields, **kept}) if key == "any_of" else None
+        columns = _columns(candidates, fields, kept) if key == "any_of" else None
         if columns is None:
             kept[key] = candidates
         else:
@@ -170,6 +191,8 @@ def task_split(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     for field, value in candidates.items():
         if value is None:
             continue
+        if field in ("num_nodes", "setup"):  # SkyPilot refuses what these refuse
+            v.parse_field(field, value)
         if field in v.FIELD_PARSERS and _parses(field, value):
             fields[field] = copy.deepcopy(value)
         else:

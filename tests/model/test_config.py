@@ -12,8 +12,8 @@ from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.executor import SkyExecutor
 
 RICH = dict(
-    cloud=["aws", "gcp", "none"], region=["us-east-1", "none", "none"], gpus=["A100:8", "H100", "L4"],
-    gpus_per_node=8, cpus=["8+", "none", 16], memory="64+", use_spot=[True, False, "none"], disk_size=512,
+    cloud=["aws", "gcp", "none"], region=["us-east-1", "none", "none"], gpus=["A100:8", "H100:8", "none"],
+    cpus=["8+", "none", 16], memory="64+", use_spot=[True, False, "none"], disk_size=512,
     disk_tier=["high", "none", "best"], instance_type=["p4d.24xlarge", "none", "none"], num_nodes=2,
     ports="8888, 8000-8010", file_mounts={"/data": "s3://bucket/data", "/ckpt": {"name": "ck", "mode": "MOUNT"}},
     setup="pip install -r requirements.txt\n", autodown=True, idle_minutes_to_autostop=15,
@@ -36,8 +36,8 @@ def test_list_fields_zip_into_any_of_and_none_unsets_a_candidate():
     assert res["any_of"] == [
         {"cloud": "aws", "region": "us-east-1", "accelerators": "A100:8", "cpus": "8+",
          "instance_type": "p4d.24xlarge", "use_spot": True, "disk_tier": "high"},
-        {"cloud": "gcp", "accelerators": {"H100": 8}, "use_spot": False},
-        {"accelerators": {"L4": 8}, "cpus": 16, "disk_tier": "best"},
+        {"cloud": "gcp", "accelerators": "H100:8", "use_spot": False},
+        {"cpus": 16, "disk_tier": "best"},
     ]
     assert res["memory"] == "64+" and res["disk_size"] == 512
     assert res["ports"] == ["8888", "8000-8010"]  # common: opened on every candidate
@@ -52,8 +52,18 @@ def test_single_candidate_has_no_any_of():
     assert res == {"cloud": "gcp", "accelerators": {"H100": 4}}
 
 
+def test_gpus_list_is_a_set_crossed_with_every_candidate():
+    """NeMo-Run 0.11.1 puts a gpus list into accelerators as {name: gpus_per_node}, which SkyPilot
+    crosses with every any_of candidate: gpus=[A100, H100] x cloud=[aws, gcp] is 4 candidates."""
+    res = SkyExecutor(cloud=["aws", "gcp"], gpus=["A100", "H100"], gpus_per_node=8).to_config("t")["resources"]
+    assert res == {"accelerators": {"A100": 8, "H100": 8}, "any_of": [{"cloud": "aws"}, {"cloud": "gcp"}]}
+    assert SkyExecutor(gpus=["A100:8", "H100:4"]).to_config("t")["resources"] == {
+        "accelerators": {"A100": 8, "H100": 4}}
+    assert SkyExecutor(gpus=["A100", "L4"]).to_config("t")["resources"] == {"accelerators": {"A100": 1, "L4": 1}}
+
+
 def test_list_fields_of_different_lengths_are_refused():
-    ex = SkyExecutor(cloud=["aws", "gcp"], gpus=["A100", "H100", "L4"])
+    ex = SkyExecutor(cloud=["aws", "gcp"], gpus=["A100", "H100", "none"])
     with pytest.raises(FieldError, match="Invalid alternatives: list fields of one length"):
         ex.to_config("t")
 
@@ -151,7 +161,7 @@ def test_explicit_workdir_must_exist(tmp_path):
 
 
 ROUND_TRIP = [
-    {}, RICH, dict(gpus="A100:8"), dict(gpus="A100", gpus_per_node=8), dict(gpus=["A100:8", "H100"], gpus_per_node=8),
+    {}, RICH, dict(gpus="A100:8"), dict(gpus="A100", gpus_per_node=8), dict(gpus=["A100", "H100"], gpus_per_node=8),
     dict(gpus=["A100:4", "H100:8"]), dict(infra="aws/us-east-1", ports=22), dict(infra="k8s/ctx", use_spot=False),
     dict(cloud=["aws", "none"], gpus=["A100", "none"]), dict(job_recovery="EAGER_NEXT_REGION", disk_size="1TB"),
     dict(idle_minutes_to_autostop=0, autodown=True), dict(cpus=8.5, memory=32, setup="echo hi"),
@@ -170,38 +180,49 @@ def test_round_trip_through_config_and_yaml(fields, tmp_path):
 
 def test_from_yaml_reads_handwritten_skypilot_yaml():
     ex = SkyExecutor.from_yaml("""
-name: x
 resources:
   cloud: AWS
-  accelerators: [A100:8, H100:8]
+  accelerators: {A100: 8, H100: 8}
   ports: 8888
   autostop: 2h
   image_id: {docker: 'ubuntu:22.04'}
 """)
-    assert ex.cloud == "aws" and ex.gpus == ["A100:8", "H100:8"] and ex.ports == [8888]
-    assert ex.idle_minutes_to_autostop == 120 and ex.container_image == "ubuntu:22.04"
-    ex = SkyExecutor.from_yaml("""
-resources:
-  use_spot: true
-  accelerators: {A100: 8}
-  ordered:
-  - {cloud: gcp, region: us-central1}
-  - {cloud: aws}
-""")
-    assert (ex.cloud, ex.region, ex.use_spot, ex.gpus, ex.gpus_per_node) == (
-        ["gcp", "aws"], ["us-central1", "none"], True, "A100", 8)
-    ex = SkyExecutor.from_config({"resources": {"accelerators": "A100:4", "any_of": [{"cloud": "aws"},
-                                                                                   {"accelerators": {"H100": 8}}]}})
-    assert (ex.gpus, ex.gpus_per_node) == (["A100:4", "H100:8"], None)
+    assert ex.cloud == "aws" and ex.gpus == ["A100", "H100"] and ex.gpus_per_node == 8 and ex.ports == [8888]
+    assert ex.idle_minutes_to_autostop == 120
+    assert ex.kept == {"resources": {"image_id": {"docker": "ubuntu:22.04"}}}  # SkyPilot's own form, kept
+    ex = SkyExecutor.from_config({"resources": {"accelerators": "A100:4", "any_of": [{"cloud": "aws"}, {"cloud": "gcp"}]}})
+    assert (ex.gpus, ex.cloud, ex.kept) == ("A100:4", ["aws", "gcp"], {})
+
+
+@pytest.mark.parametrize("resources", [
+    {"accelerators": ["H100:8", "A100:8"]},  # a list: SkyPilot tries them in this order
+    {"accelerators": {"A100": 8}, "ordered": [{"cloud": "gcp", "region": "us-central1"}, {"cloud": "aws"}]},
+    {"any_of": [{"cloud": "aws", "accelerators": "A100:8"}, {"cloud": "gcp", "accelerators": "H100:8"}]},
+    {"labels": {"team": "a"}, "max_hourly_cost": 3.0},
+    {"image_id": "ami-0123456789abcdef0"},
+    {"any_of": [{"ports": 22}, {"ports": 23}]},
+])
+def test_what_no_field_says_is_kept_and_written_back_unchanged(resources):
+    ex = SkyExecutor.from_config({"resources": copy.deepcopy(resources)})
+    written = ex.to_config("t")["resources"]
+    assert {k: written[k] for k in resources} == resources
+    assert SkyExecutor.from_config(ex.to_config("t")) == ex
+
+
+@pytest.mark.parametrize("config", [
+    {"service": {"readiness_probe": "/"}}, {"pool": {"workers": 2}}, {"event_callback": "echo"},
+    {"workdir": {"url": "https://github.com/x/y.git", "ref": "main"}}, {"secrets": ["secrets:team.key"]},
+])
+def test_task_keys_no_field_says_are_kept(config):
+    ex = SkyExecutor.from_config(copy.deepcopy(config))
+    assert ex.kept == config
+    assert {k: ex.to_config("t")[k] for k in config} == config
 
 
 @pytest.mark.parametrize(("config", "field"), [
-    ({"service": {}}, "task YAML"), ({"resources": {"labels": {"a": "b"}}}, "resources"),
-    ({"resources": {"image_id": "ami-123"}}, "image_id"), ({"resources": {"any_of": [{"ports": 22}]}}, "any_of"),
-    ({"resources": {"autostop": {"wait_for": "none"}}}, "autostop"), ({"resources": {"cloud": "nocloud"}}, "cloud"),
-    ({"num_nodes": 0}, "num_nodes"), ({"envs": {"A": None}}, "env_vars"), ("not a mapping", "config"),
+    ({"num_nodes": 0}, "num_nodes"), ({"setup": 3}, "setup"), ("not a mapping", "config"),
 ])
-def test_from_config_refuses_what_it_cannot_represent(config, field):
+def test_from_config_refuses_what_skypilot_refuses(config, field):
     with pytest.raises(FieldError, match=f"Invalid {field}"):
         SkyExecutor.from_config(config)
 

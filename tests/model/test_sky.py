@@ -56,8 +56,11 @@ def test_to_resources_matches_hand_built_sky_resources(sky):
                      cluster_config_overrides={"kubernetes": {"provision_timeout": 600}})
     common = dict(ports=["8888", "6006", "8000-8010"], image_id="docker:img:1", disk_tier="high",
                   _cluster_config_overrides={"kubernetes": {"provision_timeout": 600}})
+    # NeMo-Run's meaning: the gpus list is a set valid on every candidate (2 clouds x 2 GPUs).
     expected = {
         sky.Resources(infra="aws", accelerators={"A100": 8}, use_spot=True, **copy.deepcopy(common)),
+        sky.Resources(infra="aws", accelerators={"H100": 8}, use_spot=True, **copy.deepcopy(common)),
+        sky.Resources(infra="gcp", accelerators={"A100": 8}, **copy.deepcopy(common)),
         sky.Resources(infra="gcp", accelerators={"H100": 8}, **copy.deepcopy(common)),
     }
     assert _resources_yaml(ex.to_resources()) == _resources_yaml(expected)

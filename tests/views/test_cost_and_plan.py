@@ -187,6 +187,9 @@ def test_tear_down_button_of_a_cloud_job(wait):
     panel = LaunchPanel(job, price_service=FakePrices())
     assert panel.down_button.layout.display != "none" and not panel.down_button.disabled
     assert not panel.cancel_button.disabled
+    panel.down_button.click()  # asks once more in place
+    assert panel.down_button.description == "Yes, tear down" and downs == []
+    panel.confirm_down._asked_at -= 1.0  # the user reads the question before answering
     panel.down_button.click()
     wait(lambda: downs == ["skx-7"] and panel.down_button.disabled, timeout=5)  # done once: disabled
     assert panel.error_line.value == ""

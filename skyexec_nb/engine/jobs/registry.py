@@ -120,6 +120,7 @@ class Registry:
         handle = getattr(self._local, "handle", None)
         problem = "changed" if handle is None else self._file.check(handle)
         if problem is not None:
+            self._local.handle = None  # released by recover(), whatever happens next
             opened = self._file.open() if handle is None else self._file.recover(handle, problem == "corrupt")
             self._local.handle = handle = opened
         return handle.conn
@@ -128,12 +129,14 @@ class Registry:
         """``op(conn)``, retried once on a freshly recovered file when SQLite finds it corrupt."""
         for attempt in (1, 2):
             try:
+                if attempt == 2:  # this connection's file may have gone bad: check it, reopen
+                    handle, self._local.handle = getattr(self._local, "handle", None), None
+                    self._local.handle = self._file.recover(handle, True)
                 return op(self._connect())
             except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
                 raise  # a bug, not the file
             except sqlite3.DatabaseError as exc:
-                if attempt == 1 and is_suspect(exc):  # this connection's file may be gone bad
-                    self._local.handle = self._file.recover(getattr(self._local, "handle", None), True)
+                if attempt == 1 and is_suspect(exc):
                     continue
                 raise registry_error(exc, self.path, action) from None
             except OSError as exc:

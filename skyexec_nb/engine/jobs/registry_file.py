@@ -143,6 +143,8 @@ class RegistryFile:
 
     def _open_locked(self) -> Handle:
         self._drop_stale()
+        if not self._has_header():  # a live -wal could hide it from SQLite until a checkpoint
+            self._move_aside("file is not a database")
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:
@@ -220,11 +222,13 @@ class RegistryFile:
         return None
 
     def _has_header(self) -> bool:
+        """False when the file exists, is not empty and does not start as an SQLite database."""
         try:
             with open(self.path, "rb") as f:
-                return f.read(len(_HEADER)) == _HEADER
+                head = f.read(len(_HEADER))
         except FileNotFoundError:
-            return True  # gone: the next check says "changed"
+            return True  # gone: made anew (or the next check says "changed")
+        return head in (b"", _HEADER)
 
     def recover(self, handle: Handle | None, corrupt: bool) -> Handle:
         """Replace ``handle``: move a (still) corrupt file aside first, then open the current file."""
