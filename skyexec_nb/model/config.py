@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import re
-import shlex
 from typing import Any, Mapping, Sequence
 
 import yaml
 
+from skyexec_nb.model import macros
 from skyexec_nb.model import validation as v
 from skyexec_nb.model.errors import FieldError
 
@@ -34,12 +34,19 @@ _TIME_UNITS = {"m": 1, "h": 60, "d": 24 * 60, "w": 7 * 24 * 60}
 
 
 def run_script(cmd: str | Sequence[str] | None) -> str | None:
-    """The run script: a string is kept byte for byte, a list is shell-quoted and joined."""
-    if cmd is None or isinstance(cmd, str):
-        return cmd
-    if not isinstance(cmd, (list, tuple)) or not all(isinstance(a, (str, int, float)) for a in cmd):
-        raise FieldError("cmd", "a bash script (str) or a list of arguments", cmd)
-    return shlex.join(str(arg) for arg in cmd)
+    """The run script: a string is kept byte for byte, a list is shell-quoted and joined.
+
+    NeMo-Run's macro references (``$num_nodes``, ``$head_node_ip``, ``$SKYPILOT_NODE_RANK``,
+    ``$SKYPILOT_NUM_GPUS_PER_NODE``) in a list stay expandable; a script that uses ``$num_nodes``
+    or ``$head_node_ip`` gets the two lines defining them first (see ``model/macros.py``).
+    """
+    if cmd is None:
+        return None
+    if not isinstance(cmd, str):
+        if not isinstance(cmd, (list, tuple)) or not all(isinstance(a, (str, int, float)) for a in cmd):
+            raise FieldError("cmd", "a bash script (str) or a list of arguments", cmd)
+        cmd = macros.join_args([str(a) for a in cmd])
+    return macros.with_preamble(cmd)
 
 
 def _accelerators(item: str, per_node: int | None) -> str | dict[str, int]:
@@ -267,3 +274,20 @@ def load_yaml(text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise FieldError("yaml", "a SkyPilot task YAML mapping", data)
     return data
+
+
+def load_yaml_file(path: Any) -> dict[str, Any]:
+    """Parse a task YAML file that must hold a mapping (FieldError, one line, when it cannot)."""
+    import os
+
+    try:
+        with open(os.path.expanduser(os.fspath(path)), encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, TypeError, ValueError) as exc:
+        raise FieldError("task", "a readable SkyPilot task YAML file", f"{path} ({type(exc).__name__}: "
+                                 f"{getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as exc:
+        first = " ".join(str(exc).split())[:200]
+        raise FieldError("task", "valid YAML", f"{path} ({first})") from None

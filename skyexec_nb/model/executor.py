@@ -220,6 +220,18 @@ class SkyExecutor(HasTraits):
         """An executor from SkyPilot task YAML text."""
         return cls.from_config(cfg.load_yaml(text))
 
+    @classmethod
+    def from_yaml_file(cls, path: str | os.PathLike) -> "SkyExecutor":
+        """An executor from a SkyPilot task YAML file (``sky launch task.yaml``'s file).
+
+        The task's ``name`` and ``run`` are not executor fields: read them with
+        :func:`skyexec_nb.model.config.load_yaml_file` (``%%skylaunch --task`` does).
+
+        Raises:
+            FieldError: the file cannot be read or does not hold a task mapping (one line).
+        """
+        return cls.from_config(cfg.load_yaml_file(path))
+
     def to_resources(self) -> set[Any]:
         """The ``sky.Resources`` candidates (imports sky; checks cloud names with its registry)."""
         fields = self._checked_fields()

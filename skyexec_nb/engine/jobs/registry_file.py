@@ -107,6 +107,25 @@ class Handle:
 
 
 _kept_open: list[sqlite3.Connection] = []
+_head_fds: dict[tuple[int, int], int] = {}
+
+
+def _read_head(path: Path) -> bytes | None:
+    """The first bytes of ``path`` (None when it does not exist), read through a descriptor that
+    is never closed: closing any descriptor of a file drops every POSIX lock this process holds
+    on it, SQLite's included, and another process could then delete our ``-wal`` on its close."""
+    ident = _ident(path)
+    if ident is None:
+        return None
+    fd = _head_fds.get(ident)
+    if fd is None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        st = os.fstat(fd)
+        fd = _head_fds.setdefault((st.st_dev, st.st_ino), fd)  # a race lost: keep both open
+    return os.pread(fd, len(_HEADER), 0)
 
 
 class RegistryFile:
@@ -223,12 +242,8 @@ class RegistryFile:
 
     def _has_header(self) -> bool:
         """False when the file exists, is not empty and does not start as an SQLite database."""
-        try:
-            with open(self.path, "rb") as f:
-                head = f.read(len(_HEADER))
-        except FileNotFoundError:
-            return True  # gone: made anew (or the next check says "changed")
-        return head in (b"", _HEADER)
+        head = _read_head(self.path)
+        return head is None or head in (b"", _HEADER)
 
     def recover(self, handle: Handle | None, corrupt: bool) -> Handle:
         """Replace ``handle``: move a (still) corrupt file aside first, then open the current file."""
