@@ -196,3 +196,29 @@ def test_sky_backends_send_secrets_as_task_secrets_not_envs(recording_standin, b
     assert job.row()["config"]["envs"]["API_KEY"] == MASK
     assert not secrets.path_in(job.job_dir).exists()
     assert leaks(SECRET) == []
+
+
+def test_a_supervisor_killed_before_its_backend_read_the_secrets_leaves_no_file():
+    """The dead-supervisor path (any process's reaper) removes what the backend never took."""
+    from skyexec_nb.engine.jobs.liveness import fail_dead
+    from skyexec_nb.engine.jobs.registry import get_registry
+
+    registry = get_registry()
+    job_id = registry.insert(lambda i: {"job_dir": str(registry.path.parent / "jobs" / str(i))},
+                             claim_dir=True, name="t", backend="local", status=JobStatus.RUNNING,
+                             config={}, launch_options={}, exit_codes={}, node_pgids=[],
+                             supervisor_pid=2 ** 22 + 1)
+    row = registry.get(job_id)
+    assert secrets.write(row["job_dir"], {"API_KEY": "sekrit-123"}) is not None
+    assert fail_dead(registry, row)
+    assert not secrets.path_in(row["job_dir"]).exists()
+    assert registry.get(job_id)["status"] is JobStatus.FAILED
+
+
+def test_python_bundles_holding_pushed_values_are_private():
+    """A remote Python job's pushed values (a swept TOKEN too) sit in a directory only the user reads."""
+    from skyexec_nb.engine.remote.payload import bundle_root, make_bundle
+
+    bundle = make_bundle("x = TOKEN\n", push={"TOKEN": "sekrit-123"}, pull=["x"])
+    assert stat.S_IMODE(bundle_root().stat().st_mode) == 0o700
+    assert bundle.parent == bundle_root()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from skyexec_nb.engine.jobs.logfile import tail_lines
+from skyexec_nb.engine.jobs import secrets
 from skyexec_nb.engine.jobs.procs import kill_job_processes, pid_alive, stamp, stamp_alive
 from skyexec_nb.engine.jobs.registry import Registry
 from skyexec_nb.engine.jobs.slots import MAX_PARALLEL_ENV, SWEEP_ENV
@@ -154,5 +155,6 @@ def fail_dead(registry: Registry, row: dict, detail: str = "") -> bool:
                                       error="supervisor died" + (f": {detail}" if detail else ""))
     if not applied:
         return False
+    secrets.remove(row["job_dir"])  # nothing will read it now: never leave a secret behind
     kill_job_processes(row["node_pgids"], extra.get("job_token"), grace=0.5)
     return True

@@ -164,10 +164,14 @@ def check_pull(body: str | bytes, pull: Iterable[str], given: Iterable[str] = ()
 
 # -- bundles -------------------------------------------------------------------------------------
 def bundle_root() -> Path:
-    """``<state_dir>/bundles``."""
+    """``<state_dir>/bundles``, readable by the user only (pushed values may be secrets)."""
     from skyexec_nb.engine.jobs.settings import get_settings
 
-    return get_settings().state_path / "bundles"
+    root = get_settings().state_path / "bundles"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if root.stat().st_mode & 0o077:
+        root.chmod(0o700)
+    return root
 
 
 def make_bundle(body: str | bytes, push: Mapping[str, Any] | None = None, pull: Sequence[str] = (),

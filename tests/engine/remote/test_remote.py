@@ -222,7 +222,7 @@ def test_remote_decorator_max_parallel_bounds_map(ex):
     mapped = ns["double"].map([1, 2, 3])
     assert {j.config["envs"][MAX_PARALLEL_ENV] for j in mapped} == {"2"}
     assert [result(j, TIMEOUT) for j in mapped] == [2, 4, 6]
-    with pytest.raises(ValueError, match=r"Invalid max_parallel: an integer >= 1. Found: 0"):
+    with pytest.raises(ValueError, match=r"Invalid max_parallel: an integer in 1\.\.10000 \(or None: unbounded\)\. Found: 0"):
         remote(ex, max_parallel=0)(lambda: 1)
 
 
