@@ -15,7 +15,7 @@ import ipywidgets as widgets
 from traitlets import HasTraits
 
 from skyexec_nb.model.masking import is_secret_name
-from skyexec_nb.views.picker_fields import assign_showing_error
+from skyexec_nb.views.picker_fields import assign_showing_error, error_html
 
 HIDDEN_PLACEHOLDER = "******** (hidden; type to replace)"
 
@@ -27,8 +27,9 @@ class KVRow(widgets.HBox):
                  key_placeholder: str = "NAME", value_placeholder: str = "value", mask_secrets: bool = True) -> None:
         self.mask_secrets = mask_secrets
         self.key = widgets.Text(value=key, placeholder=key_placeholder, continuous_update=False,
-                                layout=widgets.Layout(width="16em"))
-        self.value = widgets.Text(placeholder=value_placeholder, continuous_update=False, layout=widgets.Layout(width="24em"))
+                                layout=widgets.Layout(width="auto", flex="2 1 6em", min_width="0"))
+        self.value = widgets.Text(placeholder=value_placeholder, continuous_update=False,
+                                  layout=widgets.Layout(width="auto", flex="3 1 8em", min_width="0"))
         self.key.add_class("skx-kv-key")
         self.value.add_class("skx-kv-value")
         self.remove_button = widgets.Button(description="", icon="times", tooltip="Remove", layout=widgets.Layout(width="2.5em"))
@@ -40,7 +41,7 @@ class KVRow(widgets.HBox):
         self.key.observe(self._key_changed, "value")
         self.value.observe(self._value_changed, "value")
         self.remove_button.on_click(lambda _: on_remove(self))
-        super().__init__([self.key, self.value, self.remove_button])
+        super().__init__([self.key, self.value, self.remove_button], layout=widgets.Layout(width="100%", max_width="32em"))
         self.add_class("skx-kv-row")
 
     @property
@@ -76,7 +77,8 @@ class KeyValueRows(widgets.VBox):
     """
 
     def __init__(self, model: HasTraits, name: str, label: str, on_validity: Callable[[], None] = lambda: None,
-                 key_placeholder: str = "NAME", value_placeholder: str = "value", mask_secrets: bool = True) -> None:
+                 key_placeholder: str = "NAME", value_placeholder: str = "value", mask_secrets: bool = True,
+                 show_title: bool = True) -> None:
         self.model, self.name = model, name
         self.mask_secrets = mask_secrets
         self.on_validity = on_validity
@@ -89,8 +91,8 @@ class KeyValueRows(widgets.VBox):
         self.error_label.add_class("skx-field-error")
         self.error = ""
         self._writing = False
-        title = widgets.HTML(f"<b>{html.escape(label)}</b>")
-        super().__init__([title, self.rows_box, self.add_button, self.error_label])
+        title = [widgets.HTML(f"<b>{html.escape(label)}</b>")] if show_title else []
+        super().__init__([*title, self.rows_box, self.add_button, self.error_label])
         self.add_class("skx-kv")
         self.add_class(f"skx-kv-{name.replace('_', '-')}")
         self._rebuild(getattr(model, name))
@@ -140,7 +142,7 @@ class KeyValueRows(widgets.VBox):
     def _set_error(self, message: str) -> None:
         if message != self.error:
             self.error = message
-            self.error_label.value = f'<span style="color:#dc3545">{html.escape(message)}</span>' if message else ""
+            self.error_label.value = error_html(message)
             self.on_validity()
 
     def unbind(self) -> None:

@@ -1,23 +1,35 @@
 """The resource picker: a form two-way bound to a SkyExecutor, a YAML preview and Launch.
 
+Layout: ONE grid (CSS ``skx-form``) of label + field rows, the "Advanced" rows in the same grid, so
+every field starts at the same x; labels wrap rather than being cut off, and nothing is wider than
+the notebook (no horizontal scrollbar). Colours come from JupyterLab's theme (:mod:`~skyexec_nb.views.theme`).
+
 CSS classes (stable; browser tests rely on them):
 
-- ``skx-picker`` the whole form; ``skx-advanced`` the "Advanced" accordion
+- ``skx-picker`` the whole form; ``skx-form`` its grid, ``skx-form-label`` each label;
+  ``skx-advanced`` the "Advanced" toggle (``skx-advanced-row`` on the rows it shows)
 - ``skx-field-<name>`` each input (``_`` becomes ``-``: ``skx-field-num-nodes``), ``skx-field-error``
   the red message under an invalid field (empty when valid)
-- ``skx-gpu-hint`` memory per GPU under the gpus box; ``skx-backend`` backend dropdown, ``skx-job-name`` name text, ``skx-command`` command textarea
+- ``skx-gpu-hint`` memory per GPU under the gpus box; ``skx-gpu-warning`` the local backend asked
+  for GPUs this machine lacks (what it will do instead); ``skx-backend`` backend dropdown,
+  ``skx-job-name`` name text (its placeholder is the default name), ``skx-command`` command textarea
 - ``skx-kv`` / ``skx-kv-env-vars`` / ``skx-kv-file-mounts`` key/value editors; ``skx-kv-row``,
   ``skx-kv-key``, ``skx-kv-value``, ``skx-kv-remove``, ``skx-kv-add``
-- ``skx-price`` the price line; ``skx-yaml`` the YAML preview, ``skx-yaml-path``,
+- ``skx-price`` the price line (hidden for the local backend), ``skx-price-note``: "runs here"
+  (``skx-price-local``) or "out of date" (``skx-price-stale``) while a field is invalid
+- ``skx-yaml`` the YAML preview (``skx-yaml-stale`` marks it out of date), ``skx-yaml-path``,
   ``skx-save-yaml-button``, ``skx-yaml-message``, ``skx-copy-yaml-button``, ``skx-yaml-copy``
-- ``skx-launch-button``, ``skx-launch-message`` (red launch error), ``skx-panels`` (where the new
-  job's launch panel appears; see :mod:`skyexec_nb.views.launch_panel` for its classes)
+- ``skx-launch-button``, ``skx-launch-reason`` (why Launch is disabled, in words, next to it),
+  ``skx-launch-message`` (red launch error), ``skx-panels`` (where the new job's launch panel
+  appears; see :mod:`skyexec_nb.views.launch_panel` for its classes)
 - ``skx-plan-button`` shows SkyPilot's optimizer plan in ``skx-plan`` (launches nothing)
 
 The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.jobs.launcher.launch``.
 One click, one job: Launch is disabled from the click until the job is recorded, then reads
 "Launched job N" and stays disabled until the form changes or ``RELAUNCH_AFTER`` seconds pass; a
 click that arrives meanwhile (the second half of a double click) launches nothing.
+An empty name field launches under the default name shown as its placeholder (``train-3fa2``: see
+``launcher.default_name``; the tag is kept until a launch, so the preview and the job agree).
 Its saved record (see :mod:`skyexec_nb.views.record`) lists the form's fields, then the launched
 job's record.
 """
@@ -26,6 +38,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+import uuid
 from typing import Any
 
 import ipywidgets as widgets
@@ -34,17 +47,28 @@ import traitlets
 from skyexec_nb.engine.jobs.backend_api import BACKEND_NAMES
 from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.views.kv_rows import KeyValueRows
-from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label, gpu_hint,
-                                           make_widget)
+from skyexec_nb.views.local_gpus import gpu_warning, local_gpu_count, requested_gpus
+from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, ALL_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec,
+                                           error_label, form_label, gpu_hint, make_widget)
 from skyexec_nb.views.plan_button import PlanView
 from skyexec_nb.views.price_line import PriceLine
 from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.static_repr import picker_record
+from skyexec_nb.views.theme import ERROR, theme_style
 from skyexec_nb.views.yaml_preview import YamlPreview
 
 
 #: Seconds after a launch before "Launch" is offered again for an unchanged form.
 RELAUNCH_AFTER = 3.0
+#: The grid's columns: labels (wrapping beyond 13em), fields (the rest, never wider).
+FORM_COLUMNS = "minmax(6em, 13em) minmax(0, 1fr)"
+LOCAL_PRICE_TEXT = "Runs here, on this machine (local backend): no cloud price applies."
+_LABELS = {spec.name: spec.label for spec in ALL_FIELDS} | {"env_vars": "Environment variables",
+                                                            "file_mounts": "File mounts"}
+
+
+def _auto(max_width: str = "32em") -> widgets.Layout:
+    return widgets.Layout(width="auto", max_width=max_width, min_width="0")
 
 
 class ResourcePicker(RecordedView, widgets.VBox):
@@ -53,7 +77,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
     Args:
         executor: the SkyExecutor edited in place (default: a new one).
         command: initial command text.
-        name: initial job name (default: derived from the command).
+        name: initial job name (default: derived from the command, shown as the placeholder).
         backend: initial backend (default ``settings.default_backend``).
         price_service: a ``PriceService``; default the shared one; ``False`` for no price line
             (the Plan button then uses the shared one when clicked).
@@ -72,35 +96,46 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self._launching = False
         self._launched_at: float | None = None
         self._relaunch_timer: threading.Timer | None = None
+        self._name_tag = uuid.uuid4().hex[:4]
         self.bindings: dict[str, FieldBinding] = {}
         self.inputs: dict[str, widgets.Widget] = {}
         self.errors: dict[str, widgets.HTML] = {}
+        self._advanced_rows: list[widgets.Widget] = []
 
         self.backend = widgets.Dropdown(options=list(BACKEND_NAMES), value=backend or get_settings().default_backend,
-                                        description="Backend", style={"description_width": "11em"})
+                                        layout=_auto("16em"))
         self.backend.add_class("skx-backend")
-        self.name = widgets.Text(value=name, description="Job name", placeholder="(first word of the command)",
-                                 style={"description_width": "11em"}, layout=widgets.Layout(width="36em"))
+        self.name = widgets.Text(value=name, layout=_auto())
         self.name.add_class("skx-job-name")
-        self.command = widgets.Textarea(value=command, description="Command", placeholder="python train.py --epochs 3",
-                                        rows=4, style={"description_width": "11em"}, layout=widgets.Layout(width="48em"))
+        self.command = widgets.Textarea(value=command, placeholder="python train.py --epochs 3", rows=4,
+                                        layout=_auto("48em"))
         self.command.add_class("skx-command")
-
-        main = widgets.VBox([self.backend, *self._fields(MAIN_FIELDS)])
-        self.env_vars = KeyValueRows(executor, "env_vars", "Environment variables", self._validity_changed)
+        self.gpu_warning = widgets.HTML(layout=widgets.Layout(display="none", width="auto"))
+        self.gpu_warning.add_class("skx-gpu-warning")
+        self.gpu_warning.add_class("skx-warn")
+        self.env_vars = KeyValueRows(executor, "env_vars", "Environment variables", self._validity_changed,
+                                     show_title=False)
         self.file_mounts = KeyValueRows(executor, "file_mounts", "File mounts", self._validity_changed,
                                         key_placeholder="/remote/path", value_placeholder="local path or s3://…",
-                                        mask_secrets=False)
-        self.advanced = widgets.Accordion([widgets.VBox([*self._fields(ADVANCED_FIELDS), self.env_vars, self.file_mounts])],
-                                          titles=("Advanced",), selected_index=None)
+                                        mask_secrets=False, show_title=False)
+        self.advanced = widgets.ToggleButton(value=False, description="Advanced", icon="caret-right",
+                                             tooltip="Region, disk, setup, autostop, env vars, file mounts…",
+                                             layout=widgets.Layout(width="auto", grid_column="1 / -1",
+                                                                   justify_self="start"))
         self.advanced.add_class("skx-advanced")
+        self.advanced.observe(lambda _: self._show_advanced(), "value")
 
         self.price = PriceLine(price_service)
+        self.price_note = widgets.HTML(layout=widgets.Layout(width="auto"))
+        self.price_note.add_class("skx-price-note")
         self.yaml = YamlPreview(executor, self.job_name, lambda: self.command.value)
-        self.launch_button = widgets.Button(description="Launch", icon="rocket", button_style="primary")
+        self.launch_button = widgets.Button(description="Launch", icon="rocket", button_style="primary",
+                                            layout=widgets.Layout(width="auto"))
         self.launch_button.add_class("skx-launch-button")
         self.launch_button.on_click(lambda _: self.launch())
-        self.launch_message = widgets.HTML()
+        self.launch_reason = widgets.HTML(layout=widgets.Layout(width="auto", min_width="0", flex="1 1 12em"))
+        self.launch_reason.add_class("skx-launch-reason")
+        self.launch_message = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.launch_message.add_class("skx-launch-message")
         self.planner = PlanView(executor, lambda: self.backend.value, price_service)
         self.plan_button, self.plan_output = self.planner.button, self.planner.output
@@ -108,42 +143,81 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self.panels.add_class("skx-panels")
         self.stale = StaleNote("skx-picker")
 
+        launch_row = widgets.HBox([self.launch_button, self.plan_button, self.launch_reason],
+                                  layout=widgets.Layout(width="auto", min_width="0"))
+        launch_row.add_class("skx-wrap-row")
+        rows = [("Backend", self.backend), ("Job name", self.name), ("Command", self.command),
+                *self._fields(MAIN_FIELDS)]
+        advanced = [*self._fields(ADVANCED_FIELDS), ("Environment variables", self.env_vars),
+                    ("File mounts", self.file_mounts)]
+        tail = [("Price", widgets.VBox([self.price, self.price_note], layout=_auto("48em"))),
+                ("Task YAML", self.yaml), ("", widgets.VBox([launch_row, self.launch_message], layout=_auto("48em")))]
+        cells: list[widgets.Widget] = []
+        for label, field in rows:
+            cells += self._row(label, field)
+        cells.append(self.advanced)
+        for label, field in advanced:
+            pair = self._row(label, field)
+            for w in pair:
+                w.add_class("skx-advanced-row")
+                w.layout.display = "none"
+            self._advanced_rows += pair
+            cells += pair
+        for label, field in tail:
+            cells += self._row(label, field)
+        self.form = widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns=FORM_COLUMNS,
+                                                                 grid_gap="4px 12px", align_items="start",
+                                                                 width="100%"))
+        self.form.add_class("skx-form")
+
         executor.observe(self._executor_changed)
         self.name.observe(self._name_changed, "value")
         self.command.observe(self._command_changed, "value")
         self.backend.observe(self._backend_changed, "value")
-        super().__init__([self.stale, main, self.advanced, self.name, self.command, self.price, self.yaml,
-                          widgets.HBox([self.launch_button, self.plan_button, self.launch_message]),
-                          self.plan_output, self.panels])
+        super().__init__([theme_style(), self.stale, self.form, self.plan_output, self.panels],
+                         layout=widgets.Layout(width="100%", max_width="100%", overflow="hidden"))
         self.add_class("skx-picker")
         self.stale.set_text("Live view not connected (kernel restarted or notebook reopened): run %skyexec to "
                             "re-attach; %skyjobs shows the jobs launched from here.", self.model_id)
-        self.price.request(executor)
+        self._show_name_placeholder()
+        self._price_changed(ask=True)
         self._validity_changed()
 
-    def _fields(self, specs: tuple[FieldSpec, ...]) -> list[widgets.Widget]:
+    @staticmethod
+    def _row(label: str, field: widgets.Widget) -> list[widgets.Widget]:
+        field.add_class("skx-form-field")
+        return [form_label(label), field]
+
+    def _fields(self, specs: tuple[FieldSpec, ...]) -> list[tuple[str, widgets.Widget]]:
         rows = []
         for spec in specs:
             widget, label = make_widget(spec), error_label()
             self.inputs[spec.name], self.errors[spec.name] = widget, label
             self.bindings[spec.name] = FieldBinding(self.executor, spec, widget, label, self._validity_changed)
-            extra = [self._gpu_hint(widget)] if spec.name == "gpus" else []
-            rows.append(widgets.VBox([widget, *extra, label], layout=widgets.Layout(margin="0 0 2px 0")))
+            extra = [self._gpu_hint(widget), self.gpu_warning] if spec.name == "gpus" else []
+            rows.append((spec.label, widgets.VBox([widget, *extra, label], layout=_auto("48em"))))
         return rows
 
     def _gpu_hint(self, gpus: widgets.Widget) -> widgets.HTML:
         """A grey line under the gpus box: memory per GPU of the accelerator typed (CSS ``skx-gpu-hint``)."""
-        hint = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12em"))
+        hint = widgets.HTML(layout=widgets.Layout(width="auto"))
         hint.add_class("skx-gpu-hint")
+        hint.add_class("skx-muted")
 
         def show(_: Any = None) -> None:
             text = gpu_hint(gpus.value)
-            hint.value = f'<span style="color:#6c757d">{html.escape(text)}</span>' if text else ""
+            hint.value = html.escape(text) if text else ""
 
         gpus.observe(show, "value")
         show()
         self.gpu_info = hint
         return hint
+
+    def _show_advanced(self) -> None:
+        shown = bool(self.advanced.value)
+        self.advanced.icon = "caret-down" if shown else "caret-right"
+        for w in self._advanced_rows:
+            w.layout.display = None if shown else "none"
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -153,34 +227,98 @@ class ResourcePicker(RecordedView, widgets.VBox):
         found.update({kv.name: kv.error for kv in (self.env_vars, self.file_mounts) if getattr(kv, "error", "")})
         return found
 
-    def job_name(self) -> str:
-        """The name field, else the engine's default name of the command."""
+    def default_job_name(self) -> str:
+        """The name a launch with an empty name field gets (the engine's default, this form's tag)."""
         from skyexec_nb.engine.jobs.launcher import default_name
 
-        return self.name.value.strip() or default_name(self.command.value)
+        return default_name(self.command.value, tag=self._name_tag)
+
+    def job_name(self) -> str:
+        """The name field, else :meth:`default_job_name`."""
+        return self.name.value.strip() or self.default_job_name()
+
+    def _show_name_placeholder(self) -> None:
+        self.name.placeholder = f"{self.default_job_name()} (default: from the command)"
+
+    @property
+    def launch_reason_text(self) -> str:
+        """Why Launch is disabled, in words ('' when it is enabled or the job was just launched)."""
+        invalid = self.invalid_fields
+        if invalid:
+            names = ", ".join(_LABELS.get(n, n) for n in invalid)
+            return f"Launch is disabled: fix {names} first (see the red message{'s' * (len(invalid) > 1)})."
+        if not self.command.value.strip():
+            return "Launch is disabled: type a command first."
+        return ""
 
     def _validity_changed(self) -> None:
-        if not hasattr(self, "launch_button"):
+        if not hasattr(self, "launch_reason"):
             return  # still building
-        invalid = self.invalid_fields
+        self._mark_stale()
         if self._launching or self._launched_at is not None:  # one click, one job
             self.launch_button.disabled = True
+            self.launch_reason.value = ""
             return
+        reason = self.launch_reason_text
         self.launch_button.description = "Launch"
-        self.launch_button.disabled = bool(invalid) or not self.command.value.strip()
-        if invalid:
-            self.launch_button.tooltip = f"Fix {', '.join(invalid)} first"
-        elif not self.command.value.strip():
-            self.launch_button.tooltip = "Type a command first"
+        self.launch_button.disabled = bool(reason)
+        self.launch_button.tooltip = reason or f"Run the command on the {self.backend.value} backend"
+        self.launch_reason.value = (f'<span style="color:{ERROR};font-weight:600">{html.escape(reason)}</span>'
+                                    if reason else "")
+
+    def _mark_stale(self) -> None:
+        """While a field is invalid, the preview and the price show the last valid values: say so."""
+        invalid = self.invalid_fields
+        names = ", ".join(_LABELS.get(n, n) for n in invalid)
+        self.yaml.set_stale(f"Out of date: shows the last valid values. Fix {names} to update it." if invalid else "")
+        self._price_note()
+
+    def _price_note(self) -> None:
+        local = self.backend.value == "local"
+        invalid = self.invalid_fields
+        for css in ("skx-price-local", "skx-price-stale", "skx-stale-marker"):
+            self.price_note.remove_class(css)
+        if local:
+            text, css = LOCAL_PRICE_TEXT, ("skx-price-local",)
+        elif invalid:
+            names = ", ".join(_LABELS.get(n, n) for n in invalid)
+            text, css = (f"Out of date: the price is for the last valid values. Fix {names} to update it.",
+                         ("skx-price-stale", "skx-stale-marker"))
         else:
-            self.launch_button.tooltip = f"Run the command on the {self.backend.value} backend"
+            text, css = "", ()
+        for c in css:
+            self.price_note.add_class(c)
+        box = "skx-stale-marker-box" if invalid and not local else "skx-muted"
+        self.price_note.value = f'<div class="{box}">{html.escape(text)}</div>' if text else ""
+        self.price.layout.display = "none" if local else None
+        if invalid and not local:
+            self.price.add_class("skx-is-stale")
+        else:
+            self.price.remove_class("skx-is-stale")
+
+    def _price_changed(self, ask: bool) -> None:
+        """Ask for the price of the current fields (cloud backends only: the local one bills nothing)."""
+        self._price_note()
+        if ask and self.backend.value != "local":
+            self.price.request(self.executor)
+
+    def _gpu_check(self) -> None:
+        """Warn when the local backend is asked for GPUs this machine lacks (and say what it does)."""
+        text = ""
+        if self.backend.value == "local":
+            asked = requested_gpus(self.executor)
+            text = gpu_warning(asked, local_gpu_count()) if asked else ""
+        self.gpu_warning.value = f'<div class="skx-warn-box">&#9888; {html.escape(text)}</div>' if text else ""
+        self.gpu_warning.layout.display = None if text else "none"
 
     def _executor_changed(self, _change: traitlets.Bunch) -> None:
         self.yaml.refresh()
-        self.price.request(self.executor)
+        self._price_changed(ask=True)
+        self._gpu_check()
         self._form_changed()
 
     def _command_changed(self, _change: traitlets.Bunch) -> None:
+        self._show_name_placeholder()
         self.yaml.refresh()
         self._form_changed()
 
@@ -189,6 +327,8 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self._form_changed()
 
     def _backend_changed(self, _change: traitlets.Bunch) -> None:
+        self._price_changed(ask=True)
+        self._gpu_check()
         self._form_changed()
 
     def _form_changed(self) -> None:
@@ -221,19 +361,24 @@ class ResourcePicker(RecordedView, widgets.VBox):
 
         try:
             job = launcher.launch(self.executor, self.command.value, backend=self.backend.value,
-                                  name=self.name.value.strip() or None)
+                                  name=self.job_name())
         except Exception as exc:  # FieldError, backend precheck: the user reads why
-            self.launch_message.value = (f'<span style="color:#dc3545;font-weight:600">Launch failed: '
+            self.launch_message.value = (f'<span style="color:{ERROR};font-weight:600">Launch failed: '
                                          f"{html.escape(str(exc))}</span>")
             self._launching = False
             self._validity_changed()
             return None
         self.job = job
+        if not self.name.value.strip():  # the next launch from here gets a name of its own
+            self._name_tag = uuid.uuid4().hex[:4]
+            self._show_name_placeholder()
+            self.yaml.refresh()
         launched_at = self._launched_at = time.monotonic()
         self._launching = False
         self.launch_button.description = f"Launched job {job.id}"
         self.launch_button.disabled = True
         self.launch_message.value = f"Launched job {html.escape(str(job.id))} ({html.escape(job.name)})."
+        self.launch_reason.value = ""
         for old in self.panels.children:
             old.close()
         panel = LaunchPanel(job, price_service=self.price.service or None)

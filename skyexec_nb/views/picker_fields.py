@@ -162,11 +162,14 @@ ALL_FIELDS = MAIN_FIELDS + ADVANCED_FIELDS
 
 
 def make_widget(spec: FieldSpec) -> widgets.Widget:
-    """The input widget of ``spec`` (every widget carries CSS ``skx-field-<name>``)."""
-    style = {"description_width": "11em"}
-    common = dict(description=spec.label, style=style, layout=widgets.Layout(width="36em"))
+    """The input widget of ``spec`` (every widget carries CSS ``skx-field-<name>``).
+
+    No description: the picker puts ``spec.label`` in its label column (:func:`form_label`), so a
+    long label wraps instead of being cut off, and a checkbox sits in the field column.
+    """
+    common = dict(layout=widgets.Layout(width="auto", max_width="32em"))
     if spec.kind == "checkbox":
-        widget = widgets.Checkbox(value=False, description=spec.label, indent=False)
+        widget = widgets.Checkbox(value=False, description="", indent=False, layout=widgets.Layout(width="auto"))
     elif spec.kind == "dropdown":
         widget = widgets.Dropdown(options=spec.choices(), **common)
     elif spec.kind == "combobox":
@@ -179,11 +182,25 @@ def make_widget(spec: FieldSpec) -> widgets.Widget:
     return widget
 
 
+def form_label(text: str, css: str = "") -> widgets.HTML:
+    """A label of the picker's label column (CSS ``skx-form-label``): wraps, never cut off."""
+    label = widgets.HTML(f"<label>{html.escape(text)}</label>", layout=widgets.Layout(width="auto"))
+    label.add_class("skx-form-label")
+    if css:
+        label.add_class(css)
+    return label
+
+
 def error_label() -> widgets.HTML:
     """The red label shown under an invalid field (CSS ``skx-field-error``); empty when valid."""
-    label = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12em"))
+    label = widgets.HTML(layout=widgets.Layout(width="auto"))
     label.add_class("skx-field-error")
     return label
+
+
+def error_html(message: str) -> str:
+    """A field's error in the theme's error colour ('' for none)."""
+    return f'<span style="color:var(--jp-error-color1, #d32f2f)">{html.escape(message)}</span>' if message else ""
 
 
 def assign_showing_error(view: Any, assign: Callable[[], None]) -> None:
@@ -252,7 +269,7 @@ class FieldBinding:
         if message == self.error:
             return
         self.error = message
-        self.label.value = f'<span style="color:#dc3545">{html.escape(message)}</span>' if message else ""
+        self.label.value = error_html(message)
         self.on_validity()
 
     def unbind(self) -> None:

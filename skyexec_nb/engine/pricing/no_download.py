@@ -1,4 +1,8 @@
-"""Keep SkyPilot from fetching or refreshing a catalog while we price or plan (offline by design)."""
+"""Keep SkyPilot's own look-ups from fetching or touching a catalog while we price or plan.
+
+Fetching is done beforehand, in the background, by :mod:`~skyexec_nb.engine.pricing.fetch` (with a
+timeout); SkyPilot's fetcher has none and, on failure, resets the old file's mtime.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -17,13 +21,19 @@ class _NoDownload:
 
 @contextlib.contextmanager
 def no_catalog_download() -> Iterator[None]:
-    """Within the block SkyPilot cannot fetch or refresh a catalog (it keeps the file it has)."""
+    """Within the block SkyPilot neither fetches nor refreshes a catalog, nor touches its mtime.
+
+    Pin-sensitive (SkyPilot 0.14): ``sky.catalog.common.requests`` (fails at once, for a missing
+    file) and ``sky.catalog.common.is_catalog_modified`` (True: an existing file is treated as the
+    user's own, which SkyPilot never refreshes).
+    """
     import requests
     from sky.catalog import common
 
-    saved = common.__dict__.get("requests")
+    saved = common.__dict__.get("requests"), common.is_catalog_modified
     common.requests = _NoDownload(requests)
+    common.is_catalog_modified = lambda filename: True
     try:
         yield
     finally:
-        common.requests = saved
+        common.requests, common.is_catalog_modified = saved

@@ -32,6 +32,9 @@ _CLOUD_ALIASES = {"k8s": "kubernetes", "lambdalabs": "lambda"}
 
 PriceResult = list  # list[PriceRow | PriceUnknown]; one PriceUnknown per candidate with no price
 
+FETCHING = "fetching"  # PriceUnknown.kind: SkyPilot's catalog is being fetched (a new answer follows)
+FETCH_FAILED = "fetch_failed"  # PriceUnknown.kind: it could not be fetched (retried later, with back-off)
+
 
 class PriceUnknown(SkyExecError):
     """No price could be found; ``reason`` says why in one line.
@@ -40,14 +43,22 @@ class PriceUnknown(SkyExecError):
     unpriced candidate) by ``price_results()`` and ``PriceService`` callbacks.
     """
 
-    def __init__(self, reason: str, candidate: Optional[int] = None, *, transient: bool = False):
+    def __init__(self, reason: str, candidate: Optional[int] = None, *, transient: bool = False,
+                 kind: str = ""):
         self.reason = " ".join(str(reason).split())
         self.candidate = candidate
-        self.transient = transient  # a time-out or a crashed worker: not cached, worth retrying
+        #: ``FETCHING`` (a catalog is being fetched: a new answer follows), ``FETCH_FAILED`` or ''.
+        self.kind = kind
+        # a time-out, a crashed worker or a catalog fetch: not cached, worth retrying
+        self.transient = transient or bool(kind)
         super().__init__(f"Price unknown: {self.reason}")
 
+    @property
+    def fetching(self) -> bool:
+        return self.kind == FETCHING
+
     def as_dict(self) -> dict[str, Any]:
-        return {"price_unknown": True, "reason": self.reason, "candidate": self.candidate}
+        return {"price_unknown": True, "reason": self.reason, "candidate": self.candidate, "kind": self.kind}
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, PriceUnknown) and other.reason == self.reason
@@ -109,16 +120,18 @@ class PriceRow:
     node_spot: Optional[float]
     hourly_on_demand: Optional[float]
     hourly_spot: Optional[float]
+    catalog_date: Optional[str] = None  # ``'2026-12-02'``: when the cloud's catalog was fetched
 
     @classmethod
     def make(cls, *, candidate: int, cloud: str, region: str, instance_type: str,
              accelerators: Optional[str], num_nodes: int, use_spot: bool,
-             node_on_demand: Optional[float], node_spot: Optional[float]) -> "PriceRow":
+             node_on_demand: Optional[float], node_spot: Optional[float],
+             catalog_date: Optional[str] = None) -> "PriceRow":
         """Build a row from per-node prices (cluster prices are derived)."""
         def times(p: Optional[float]) -> Optional[float]:
             return None if p is None else round(p * num_nodes, 6)
         return cls(candidate, cloud, region, instance_type, accelerators, num_nodes, use_spot,
-                   node_on_demand, node_spot, times(node_on_demand), times(node_spot))
+                   node_on_demand, node_spot, times(node_on_demand), times(node_spot), catalog_date)
 
     @property
     def hourly(self) -> Optional[float]:
@@ -264,7 +277,7 @@ def env_catalog_dir() -> Path:
 
 
 def catalog_clouds(root: Optional[Path] = None) -> list[str]:
-    """The priced clouds whose ``vms.csv`` is on this machine (no download is ever attempted)."""
+    """The priced clouds whose ``vms.csv`` is on this machine (looks only; never downloads)."""
     root = root or catalog_dir()
     return [c for c in PRICED_CLOUDS if (root / c / "vms.csv").is_file()]
 
@@ -282,6 +295,10 @@ def summarize(results: PriceResult) -> Union[PriceResult, PriceUnknown]:
     unknown = [r for r in results if isinstance(r, PriceUnknown)]
     if len(unknown) == 1:
         return unknown[0]
+    for kind in (FETCHING, FETCH_FAILED):  # one catalog line rather than one per candidate
+        same = [u for u in unknown if u.kind == kind]
+        if same:
+            return PriceUnknown(same[0].reason, kind=kind)
     if not unknown:
         return PriceUnknown("no candidate resources to price")
     return PriceUnknown("; ".join(f"candidate {u.candidate}: {u.reason}" for u in unknown))
@@ -306,8 +323,8 @@ def encode_result(results: PriceResult) -> list[dict[str, Any]]:
 
 
 def decode_result(items: list[Mapping[str, Any]]) -> PriceResult:
-    return [PriceUnknown(d["reason"], d.get("candidate")) if d.get("price_unknown") else PriceRow.from_dict(d)
-            for d in items]
+    return [PriceUnknown(d["reason"], d.get("candidate"), kind=d.get("kind") or "") if d.get("price_unknown")
+            else PriceRow.from_dict(d) for d in items]
 
 
 def iter_rows(results: PriceResult) -> Iterator[PriceRow]:

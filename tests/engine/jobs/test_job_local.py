@@ -132,7 +132,7 @@ def test_bad_executor_input_raises_before_anything_is_recorded():
 
 def test_dryrun_records_and_starts_nothing():
     plan = launch(SkyExecutor(num_nodes=2), "python train.py", dryrun=True)
-    assert plan.name == "python" and plan.backend == "local"
+    assert re.fullmatch(r"train-[0-9a-f]{4}", plan.name) and plan.backend == "local"  # see default_name
     assert plan.config["num_nodes"] == 2 and "run: python train.py" in plan.yaml
     assert "text/html" in plan._repr_mimebundle_() and "Plan" in repr(plan)
     assert get_registry().rows() == []
