@@ -21,6 +21,7 @@ _LAZY: dict[str, str] = {
     "launch": "skyexec_nb.engine.api",
     "jobs": "skyexec_nb.engine.api",
     "get_job": "skyexec_nb.engine.api",
+    "find_job": "skyexec_nb.engine.api",
     "get_settings": "skyexec_nb.engine.jobs.settings",
     "prices": "skyexec_nb.engine.api",
     "remote": "skyexec_nb.engine.api",

@@ -5,6 +5,9 @@ Layout and columns are those of SkyPilot 0.14.1's own catalog: ``aws/vms.csv``, 
 ``common/metadata.csv`` under ``<runtime_dir>/.sky/catalogs/v8``, where the runtime dir is
 ``$SKY_RUNTIME_DIR`` (default HOME), fixed at the first ``import sky``. No ``.meta/*.md5`` files
 are written, so SkyPilot treats the CSVs as user-provided and never re-fetches them.
+
+``CatalogHost`` serves the same files over HTTP, standing in for SkyPilot's catalog host (the price
+worker then fetches them as SkyPilot would, with md5 files: refreshed on SkyPilot's schedule).
 """
 from __future__ import annotations
 
@@ -83,6 +86,80 @@ def write_catalog(runtime_dir: Path, *, clouds: tuple[str, ...] = ("aws", "lambd
            [["A100", "NVIDIA", 40], ["A100-80GB", "NVIDIA", 80], ["V100", "NVIDIA", 16],
             ["H100", "NVIDIA", 80]])
     return root
+
+
+def catalog_files(clouds: tuple[str, ...] = ("aws", "lambda")) -> dict[str, bytes]:
+    """The small catalog's files as SkyPilot's catalog host serves them: ``{'aws/vms.csv': b'...'}``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_catalog(Path(tmp), clouds=clouds)
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.csv"))}
+
+
+class CatalogHost:
+    """A stand-in for SkyPilot's catalog host: ``http.server`` on 127.0.0.1 (port 0) in a thread.
+
+    Serves ``files`` (``{'aws/vms.csv': bytes}``) under ``<url>/v8/``; point the price worker at it
+    with ``SKYEXEC_NB_CATALOG_URL=host.url``. ``hits`` counts requests per file; ``status`` (when
+    set) answers every request with that HTTP error; clearing ``open`` holds every answer until it
+    is set again (a slow host: past the client's time-out, or long enough to watch "fetching").
+    """
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        import collections
+        import http.server
+        import threading
+
+        host = self
+        self.files = dict(files)
+        self.hits: collections.Counter = collections.Counter()
+        self.status: int | None = None
+        self.open = threading.Event()
+        self.open.set()
+        self.closed = False
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                name = self.path.split(f"/{CATALOG_VERSION}/", 1)[-1]
+                host.hits[name] += 1
+                host.open.wait(60)  # bounded: close() opens it
+                if host.closed:
+                    return
+                body = host.files.get(name)
+                if host.status is not None or body is None:
+                    self.send_error(host.status or 404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/catalogs"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="catalog-host", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving (the port then refuses connections: a host that is down)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.open.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> "CatalogHost":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def run_fresh(code: str, timeout: float = 120) -> object:

@@ -10,6 +10,9 @@ import pytest
 # Test helpers (local_helpers, catalog_fixture, sky_standin) live in tests/; the test modules in
 # sub-folders import them by name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# No test reaches SkyPilot's catalog host: the price worker fetches from here (refused) unless a
+# test points it at its own stand-in (tests/catalog_fixture.py: CatalogHost).
+os.environ.setdefault("SKYEXEC_NB_CATALOG_URL", "http://127.0.0.1:9/no-catalog-host-in-tests")
 
 
 @pytest.fixture(autouse=True)

@@ -53,7 +53,7 @@ def test_sky_is_never_imported_at_module_level() -> None:
 
 # -- engine sub-packages: each may import only the ones below it -----------------------------------
 #: Engine sub-packages, lowest first. A module may import its own sub-package and those before it.
-ENGINE_ORDER = ("skyapi", "jobs", "backends", "pricing", "remote", "api")
+ENGINE_ORDER = ("skyapi", "jobs", "metrics", "backends", "pricing", "remote", "api")
 
 
 def _module_name(path: Path) -> str:

@@ -21,6 +21,8 @@ from typing import Any, Callable, MutableMapping, TypeVar
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, argument_group
 
+from skyexec_nb.model.limits import MAX_PARALLEL
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ARGUMENTS = [
@@ -109,8 +111,8 @@ def remote_options(args: argparse.Namespace) -> RemoteOptions:
         raise UsageError("--push and --pull need --python: a shell cell has no Python variables")
     if opts.max_parallel is not None and not opts.grid:
         raise UsageError("--max-parallel needs --sweep")
-    if opts.max_parallel is not None and opts.max_parallel < 1:
-        raise UsageError(f"Invalid --max-parallel: an integer >= 1. Found: {opts.max_parallel!r}")
+    if opts.max_parallel is not None and not 1 <= opts.max_parallel <= MAX_PARALLEL:
+        raise UsageError(f"Invalid --max-parallel: an integer in 1..{MAX_PARALLEL}. Found: {opts.max_parallel!r}")
     return opts
 
 

@@ -258,8 +258,8 @@ class SkyLaunchMagics(Magics, Configurable):
         """Print a job's log (its last lines; with --follow, then new lines until it ends)."""
         args = parse_line(self.skylogs, line)
         tail = self.log_tail_lines if args.tail is None else args.tail
-        if tail < 1:
-            raise UsageError(f"Invalid --tail: a number of lines >= 1. Found: {tail!r}")
+        if not 1 <= tail <= 1_000_000:
+            raise UsageError(f"Invalid --tail: a number of lines in 1..1000000. Found: {tail!r}")
         job = job_refs.resolve_job(args.job)
         if not args.follow:
             job_refs.print_lines(job.tail(tail))

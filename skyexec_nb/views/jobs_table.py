@@ -1,16 +1,22 @@
-"""The jobs table (CSS ``skx-jobs``): every job of the registry, newest first, updated live.
+"""The jobs table (CSS ``skx-jobs``): every job of the registry, updated live, read at a glance.
 
-Columns: name, backend, status (badge), started, duration, cluster, and per-row actions
-(Show panel ``skx-show-button``, Cancel ``skx-cancel-button``, Tear down ``skx-down-button``).
+Columns (:data:`COLUMNS`): name, status (badge), resources (what was asked for, then backend and
+cluster), started, duration, exit code(s), cost (cloud jobs: elapsed × catalog $/hr, see
+:mod:`~skyexec_nb.views.jobs_costs`; "—" for the local backend) and per-row actions (Show panel
+``skx-show-button``, Cancel ``skx-cancel-button``, Tear down ``skx-down-button``).
 A "Recoveries" column (``skx-jobs-recoveries``, after the status) appears when a listed job is a
 managed job (backend ``jobs``) or was recovered: SkyPilot's recovery count.
+Above the table: counts per state over every job (``skx-jobs-state-counts``), a state filter
+(``skx-jobs-filter-state``: all, active, or one state), a name filter (``skx-jobs-filter-name``,
+case-insensitive substring of the job's or its sweep's name) and the order (``skx-jobs-sort``:
+newest first, a click for oldest first).
 Rows carry ``skx-jobs-row`` and ``skx-job-<id>``; the panel of the selected job appears below
 (``skx-jobs-detail``). The jobs of a sweep (``extra["sweep"]``) share one group row
 (``skx-jobs-group``: counts per state, Expand ``skx-jobs-expand``, Cancel all, Sweep panel) placed
-at its newest job; expanded, its jobs follow it in grid order (see :mod:`~skyexec_nb.views.jobs_rows`).
+at its newest job; expanded, its (matching) jobs follow it in grid order (see :mod:`~skyexec_nb.views.jobs_rows`).
 The registry is re-read at most once per ``interval`` seconds (one query for all rows) by the
-shared ticker; a cell sends a message only when its text changes. Its saved record (a plain
-table of the jobs, see :mod:`skyexec_nb.views.record`) is updated in place.
+shared ticker; a cell sends a message only when its text changes. Its saved record (the same
+columns and counts, see :mod:`skyexec_nb.views.table_records`) is updated in place.
 """
 from __future__ import annotations
 
@@ -22,21 +28,27 @@ from typing import Any, Callable
 import ipywidgets as widgets
 
 from skyexec_nb.engine.jobs.registry import get_registry
+from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.engine.remote.sweep import Sweep
 from skyexec_nb.views.actions import run_action
-from skyexec_nb.views.jobs_rows import JobRow, SweepRow, cell, sweep_info, with_recoveries
+from skyexec_nb.views.jobs_costs import JobCosts
+from skyexec_nb.views.jobs_rows import COLUMNS, JobRow, SweepRow, cell, sweep_info, with_recoveries
 from skyexec_nb.views.launch_panel import LaunchPanel
 from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.refresher import Refresher, get_refresher
-from skyexec_nb.views.static_repr import jobs_record
-from skyexec_nb.views.sweep_panel import SweepPanel
+from skyexec_nb.views.sweep_panel import SweepPanel, counts_html, sweep_name
+from skyexec_nb.views.table_records import jobs_table_record
+from skyexec_nb.views.theme import ERROR, theme_style
 
-__all__ = ["COLUMNS", "JobRow", "JobsTable", "SweepRow", "group_rows"]
+__all__ = ["COLUMNS", "JobRow", "JobsTable", "SweepRow", "group_rows", "STATE_FILTERS"]
 
-COLUMNS = ("Name", "Backend", "Status", "Started", "Duration", "Cluster", "")
-#: Name takes most of the free width (a sweep member's "↳ LR=1e-4 BS=64 #10" stays one line at
-#: ~1000px); Backend and Status are as wide as "skypilot" and "CANCELLING"/two counts need.
-_WIDTHS = ("minmax(8em,3fr)", "5em", "10em", "11em", "6em", "minmax(6em,1fr)", "auto")
+#: Name and Resources share the free width; the others are as wide as their content needs
+#: ("CANCELLING", "05-12 14:03", "1:02:03", three icon buttons), so the table fits ~600 px.
+_WIDTHS = ("minmax(6em,2fr)", "minmax(6.5em,1fr)", "minmax(5em,1.6fr)", "minmax(4em,0.8fr)", "max-content",
+           "max-content", "max-content", "max-content")
+ALL, ACTIVE = "all", "active"
+#: The state filter's choices: (label, value).
+STATE_FILTERS = (("All states", ALL), ("Active (not ended)", ACTIVE), *((s.value, s.value) for s in JobStatus))
 Row = JobRow | SweepRow
 
 
@@ -64,47 +76,86 @@ def group_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any] | str], 
     return entries, members
 
 
+def matches(row: dict[str, Any], state: str, name: str) -> bool:
+    """True when registry ``row`` passes the state filter and the name filter (lower-case substring)."""
+    status = JobStatus(str(row["status"]))
+    if state == ACTIVE and status.is_terminal or state not in (ALL, ACTIVE) and status.value != state:
+        return False
+    if not name:
+        return True
+    names = [str(row["name"])] + ([sweep_name(row)] if sweep_info(row) else [])
+    return any(name in n.lower() for n in names)
+
+
 class JobsTable(RecordedView, widgets.VBox):
-    """All jobs, newest first, a sweep's jobs grouped under one row, with actions.
+    """All jobs (newest first by default), a sweep's jobs grouped under one row, with actions.
 
     Args:
-        max_rows: newest top rows shown (a sweep counts as one; older jobs are counted, not shown).
+        max_rows: top rows shown (a sweep counts as one; the others are counted, not shown).
         interval: seconds between registry reads.
         refresher: the ticker (default the process-wide one).
+        price_service: a PriceService for the Cost column (default the shared one, made only when a
+            cloud job is listed); ``False`` turns look-ups off.
 
     Attributes:
         rows: the shown job rows by job id (plain jobs and members of expanded sweeps).
         groups: the shown sweep group rows by sweep id.
         top_rows: the top rows in display order (members excluded).
+        state_filter, name_filter, sort_button: the controls above the table.
     """
 
-    def __init__(self, *, max_rows: int = 100, interval: float = 1.0, refresher: Refresher | None = None) -> None:
+    def __init__(self, *, max_rows: int = 100, interval: float = 1.0, refresher: Refresher | None = None,
+                 price_service: Any = None) -> None:
         self.max_rows, self.interval = max_rows, interval
         self._init_record()
         self._refresher = refresher or get_refresher()
         self._lock = threading.RLock()
+        self.costs = JobCosts(price_service)
         self.rows: dict[int, JobRow] = {}
         self.groups: dict[str, SweepRow] = {}
         self.top_rows: list[Row] = []
+        self.newest_first = True
+        self.state_counts: dict[str, int] = {}
         self._order: list[Row] = []
         self._read: list[dict[str, Any]] = []
+        self._shown_texts: list[dict[str, Any]] = []
+        self._filter_note = ""
         self._recoveries_shown = False
         self._detail_key: tuple[str, Any] | None = None
         self._last_read = 0.0
         self.reads = 0  # registry reads so far (tests check the ~1/s budget)
-        self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns=" ".join(_WIDTHS), grid_gap="2px 8px",
-                                                          align_items="center"))
+        self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns=" ".join(_WIDTHS), grid_gap="3px 8px",
+                                                          align_items="center", width="100%"))
+        self.grid.add_class("skx-grid-table")
         self.header = [cell("skx-jobs-header") for _ in COLUMNS]
         for header, title in zip(self.header, COLUMNS):
             header.value = f"<b>{title}</b>"
+            header.add_class("skx-th")
         self.recoveries_header = cell("skx-jobs-header")
         self.recoveries_header.value = '<b title="SkyPilot recovered the managed job this many times">Recoveries</b>'
+        self.recoveries_header.add_class("skx-th")
+        self.state_filter = widgets.Dropdown(options=STATE_FILTERS, value=ALL, layout=widgets.Layout(width="auto"))
+        self.state_filter.add_class("skx-jobs-filter-state")
+        self.name_filter = widgets.Text(placeholder="filter by name", layout=widgets.Layout(width="12em", min_width="0"))
+        self.name_filter.add_class("skx-jobs-filter-name")
+        self.sort_button = widgets.Button(layout=widgets.Layout(width="auto"))
+        self.sort_button.add_class("skx-jobs-sort")
+        self.sort_button.on_click(lambda _: self.set_order(not self.newest_first))
+        self._show_order()
+        self.state_filter.observe(lambda _: self._refilter(), "value")
+        self.name_filter.observe(lambda _: self._refilter(), "value")
+        self.state_counts_line = cell("skx-jobs-state-counts")
+        toolbar = widgets.HBox([self.state_filter, self.name_filter, self.sort_button, self.state_counts_line],
+                               layout=widgets.Layout(width="auto"))
+        toolbar.add_class("skx-toolbar")
         self.summary = cell("skx-jobs-summary")
+        self.summary.add_class("skx-muted")
         self.message = cell("skx-error")
-        self.detail = widgets.VBox()
+        self.detail = widgets.VBox(layout=widgets.Layout(width="auto", min_width="0"))
         self.detail.add_class("skx-jobs-detail")
         self.stale = StaleNote("skx-jobs")
-        super().__init__([self.stale, self.grid, self.summary, self.message, self.detail])
+        super().__init__([theme_style(), self.stale, toolbar, self.grid, self.summary, self.message, self.detail],
+                         layout=widgets.Layout(width="100%", max_width="100%", overflow="hidden"))
         self.add_class("skx-jobs")
         self.stale.set_text("Live view not connected (kernel restarted or notebook reopened): run %skyjobs to "
                             "re-attach.", self.model_id)
@@ -120,29 +171,66 @@ class JobsTable(RecordedView, widgets.VBox):
         self.record_changed()
 
     def record_parts(self) -> tuple[str, str, Any]:
-        """The jobs as last read: id, name, backend, status, started, duration, cluster."""
-        text, body = jobs_record(self._read, self.max_rows)
+        """The table as last shown: counts per state, then the same columns as the live view."""
+        text, body = jobs_table_record(self._shown_texts, self.state_counts, len(self._read), self._filter_note)
         return text, body, None
 
     def sync_state(self) -> None:
         """Re-read the registry now (the record keeper calls this after each cell)."""
         self.refresh()
 
+    # -- filter and order ---------------------------------------------------------------------------
+    def set_order(self, newest_first: bool) -> None:
+        """Newest first (the default) or oldest first."""
+        with self._lock:
+            self.newest_first = newest_first
+            self._show_order()
+            self._render(self._read)
+        self.record_changed()
+
+    def _show_order(self) -> None:
+        self.sort_button.description = "Newest first" if self.newest_first else "Oldest first"
+        self.sort_button.icon = "arrow-down" if self.newest_first else "arrow-up"
+        self.sort_button.tooltip = ("Shown newest first: click for oldest first" if self.newest_first
+                                    else "Shown oldest first: click for newest first")
+
+    def _refilter(self) -> None:
+        with self._lock:
+            self._render(self._read)
+        self.record_changed()
+
     def _render(self, rows: list[dict[str, Any]]) -> None:
-        """Update the rows from registry ``rows``; re-lay the grid only when its rows changed."""
+        """Update the rows from registry ``rows`` (newest first); re-lay the grid only when its rows changed."""
         self._read = rows
+        statuses = [JobStatus(str(r["status"])) for r in rows]
+        self.state_counts = {s.value: statuses.count(s) for s in JobStatus if s in statuses}
+        counts = counts_html(self.state_counts)
+        if self.state_counts_line.value != counts:
+            self.state_counts_line.value = counts
+        state, name = self.state_filter.value, self.name_filter.value.strip().lower()
         entries, members = group_rows(rows)
+        kept = {sid: [r for r in group if matches(r, state, name)] for sid, group in members.items()}
+        entries = [e for e in entries if (kept[e] if isinstance(e, str) else matches(e, state, name))]
+        if not self.newest_first:
+            entries.reverse()
         shown = entries[: self.max_rows]
         top: list[Row] = []
         order: list[Row] = []
+        texts: list[dict[str, Any]] = []
         for entry in shown:
             if isinstance(entry, str):
                 group = self._group_row(entry, members[entry])
                 top.append(group)
-                order += [group, *(self._job_row(r, True) for r in members[entry] if group.expanded)]
+                order.append(group)
+                texts.append({**group.texts, "counts": dict(group.counts)})
+                if group.expanded:
+                    for r in kept[entry]:
+                        order.append(self._job_row(r, True))
+                        texts.append({**order[-1].texts, "member": True})
             else:
                 top.append(self._job_row(entry, False))
                 order.append(top[-1])
+                texts.append(top[-1].texts)
         for gone in set(self.rows) - {r.job_id for r in order if isinstance(r, JobRow)}:
             self.rows.pop(gone).close()
         for gone in set(self.groups) - {r.sweep_id for r in top if isinstance(r, SweepRow)}:
@@ -150,13 +238,24 @@ class JobsTable(RecordedView, widgets.VBox):
         recoveries = any(r.recovery_count is not None for r in order)
         if order != self._order or recoveries != self._recoveries_shown:
             self._order, self._recoveries_shown = order, recoveries
-            self.grid.layout.grid_template_columns = " ".join(with_recoveries(_WIDTHS, "6em", recoveries))
+            self.grid.layout.grid_template_columns = " ".join(with_recoveries(_WIDTHS, "max-content", recoveries))
             header = with_recoveries(tuple(self.header), self.recoveries_header, recoveries)
             self.grid.children = [*header, *(c for r in order for c in r.grid_cells(recoveries))]
         self.top_rows = top
-        hidden = len(rows) - sum(len(members[e]) if isinstance(e, str) else 1 for e in shown)
-        self.summary.value = (f"{len(rows)} jobs" + (f" ({hidden} older not shown)" if hidden else "")
-                              if rows else "No jobs yet.")
+        self._shown_texts = texts
+        jobs_shown = sum(len(kept[e]) if isinstance(e, str) else 1 for e in shown)
+        filtered = sum(len(kept[e]) if isinstance(e, str) else 1 for e in entries)
+        notes = []
+        if filtered < len(rows):
+            notes.append(f"{filtered} match the filter")
+        if jobs_shown < filtered:
+            notes.append(f"{filtered - jobs_shown} {'older' if self.newest_first else 'newer'} not shown")
+        self._filter_note = ", ".join(notes)
+        summary = (f"{len(rows)} jobs" + (f" ({self._filter_note})" if notes else "")) if rows else "No jobs yet."
+        if rows and not entries:
+            summary = f"No job matches the filter ({len(rows)} jobs in all)."
+        if self.summary.value != summary:
+            self.summary.value = summary
 
     def _job_row(self, row: dict[str, Any], member: bool) -> JobRow:
         """Job ``row``'s row (made on first sight, or again once it joins a sweep), updated."""
@@ -164,14 +263,14 @@ class JobsTable(RecordedView, widgets.VBox):
             self.rows.pop(row["id"]).close()
         if row["id"] not in self.rows:
             self.rows[row["id"]] = JobRow(self, row["id"], member=member)
-        self.rows[row["id"]].update(row)
+        self.rows[row["id"]].update(row, self.costs.cost(row))
         return self.rows[row["id"]]
 
     def _group_row(self, sweep_id: str, members: list[dict[str, Any]]) -> SweepRow:
         """Sweep ``sweep_id``'s group row (made on first sight), updated from its jobs' rows."""
         if sweep_id not in self.groups:
             self.groups[sweep_id] = SweepRow(self, sweep_id)
-        self.groups[sweep_id].update(members)
+        self.groups[sweep_id].update(members, [self.costs.cost(r) for r in members])
         return self.groups[sweep_id]
 
     def tick(self) -> bool:
@@ -260,11 +359,12 @@ class JobsTable(RecordedView, widgets.VBox):
         for row in [*self.rows.values(), *self.groups.values()]:
             row.close()
         for child in [*self.header, self.recoveries_header, *self.detail.children, self.grid, self.summary,
-                      self.message, self.detail]:
+                      self.message, self.detail, self.state_filter, self.name_filter, self.sort_button,
+                      self.state_counts_line]:
             child.close()
         super().close()
 
 
 def _error(text: str) -> str:
     """The table's red error line ('' for none)."""
-    return f'<span style="color:#dc3545">{html.escape(text)}</span>' if text else ""
+    return f'<span style="color:{ERROR}">{html.escape(text)}</span>' if text else ""

@@ -120,8 +120,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
                                         mask_secrets=False, show_title=False)
         self.advanced = widgets.ToggleButton(value=False, description="Advanced", icon="caret-right",
                                              tooltip="Region, disk, setup, autostop, env vars, file mounts…",
-                                             layout=widgets.Layout(width="auto", grid_column="1 / -1",
-                                                                   justify_self="start"))
+                                             layout=widgets.Layout(width="auto", grid_column="1 / 2"))
         self.advanced.add_class("skx-advanced")
         self.advanced.observe(lambda _: self._show_advanced(), "value")
 
@@ -166,7 +165,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         for label, field in tail:
             cells += self._row(label, field)
         self.form = widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns=FORM_COLUMNS,
-                                                                 grid_gap="4px 12px", align_items="start",
+                                                                 grid_gap="4px 12px", align_items="flex-start",
                                                                  width="100%"))
         self.form.add_class("skx-form")
 

@@ -91,6 +91,10 @@ BAD_CALLS: list[tuple[str, Callable[[], Any]]] = [
     ("command", lambda: sx.sweep(_ex(), " ", {"A": [1]}, backend="local")),
     ("max_parallel", lambda: sx.remote(_ex(), max_parallel=10**9, backend="local")(_fn)),
     ("max_parallel", lambda: sx.remote(_ex(), max_parallel=-1, backend="local")(_fn)),
+    ("yes", lambda: sx.sweep(_ex(), "echo $A", {"A": [1]}, yes="no", backend="local")),
+    ("executor", lambda: sx.remote("x")),
+    ("option", lambda: sx.remote(_ex(), retries=3)),
+    ("function", lambda: sx.remote(_ex(), backend="local")(42)),
 ]
 
 

@@ -126,7 +126,7 @@ def test_sweep_dryrun_records_nothing(ip: InteractiveShell, recorded: Callable) 
     (f"--sweep X={','.join(map(str, range(1001)))}", "The sweep has 1,001 jobs (more than 1,000)"),
     ("--python --sweep X=1,2 --pull y", "--pull y: the cell never sets 'y'"),
     ("--max-parallel 2", "--max-parallel needs --sweep"),
-    ("--sweep X=1 --max-parallel 0", "Invalid --max-parallel: an integer >= 1. Found: 0"),
+    ("--sweep X=1 --max-parallel 0", "Invalid --max-parallel: an integer in 1..10000. Found: 0"),
 ])
 @pytest.mark.parametrize("mode", ["--wait", "", "--dryrun"])
 def test_remote_option_errors(ip: InteractiveShell, recorded: Callable, line: str, message: str,

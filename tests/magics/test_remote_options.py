@@ -75,7 +75,7 @@ def test_malformed_sweep_is_one_line(spec, message):
 
 @pytest.mark.parametrize("line, message", [
     ("--push a", "--push and --pull need --python"),
-    ("--sweep A=1 --max-parallel 2 --max-parallel 0", "Invalid --max-parallel: an integer >= 1. Found: 0"),
+    ("--sweep A=1 --max-parallel 2 --max-parallel 0", "Invalid --max-parallel: an integer in 1..10000. Found: 0"),
     ("--python --max-parallel 2", "--max-parallel needs --sweep"),
     ("--python --pull 'a,,b'", "Invalid --pull: comma-separated variable names"),
     ("--python --push class", "Invalid --push: Python variable names. Found: 'class'"),

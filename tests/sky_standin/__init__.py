@@ -9,13 +9,14 @@ no_cloud, no_resource). Point skyexec_nb at it with ``SKYEXEC_NB_SKY_SDK=sky_sta
 """
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from sky import ClusterStatus, JobStatus, Task, exceptions  # noqa: F401  (real types, re-exported)
-from sky.schemas.api.responses import ClusterJobRecord
+from sky.schemas.api.responses import ClusterJobRecord, StatusResponse
 from sky.server.requests.payloads import RequestPayload
 from sky.utils import common
 
@@ -61,6 +62,8 @@ def _cluster(name: str, *, up: bool = True) -> dict:
     record = w.load("clusters", name)
     if record is None or (record["down_at"] is not None and time.time() >= record["down_at"]):
         raise exceptions.ClusterDoesNotExist(f"Cluster {name!r} does not exist.")
+    if up and record.get("stopped"):
+        raise exceptions.ClusterNotUpError(f"Cluster {name!r} is stopped.", cluster_status=ClusterStatus.STOPPED)
     if up and (record["launch_cancelled"] or time.time() < record["up_at"]):
         raise exceptions.ClusterNotUpError(f"Cluster {name!r} is not up.", cluster_status=ClusterStatus.INIT)
     return record
@@ -117,26 +120,42 @@ def _launch_result(req: dict):
 
 def status(cluster_names=None, refresh=common.StatusRefreshMode.NONE, all_users=False, *,
            _include_credentials=False, _summary_response=False):
-    return w.new_request("status", names=cluster_names)
+    return w.new_request("status", names=cluster_names, all_users=all_users)
+
+
+def _owner(record: dict) -> tuple:
+    """(user name, user hash) of a cluster or job record (the stand-in's own user by default)."""
+    return record.get("user_name", w.CURRENT_USER[0]), record.get("user_hash", w.CURRENT_USER[1])
 
 
 @_result("status")
-def _status_result(req: dict) -> List[Dict[str, Any]]:
+def _status_result(req: dict) -> List[StatusResponse]:
     out = []
-    for record in w.all_of("clusters"):
-        names = req["args"]["names"]
-        if (names is not None and record["name"] not in names) or (
-                record["down_at"] is not None and time.time() >= record["down_at"]):
+    names = req["args"]["names"]
+    paths = ([w.root() / "clusters" / f"{n}.json" for n in names] if names is not None
+             else sorted((w.root() / "clusters").glob("*.json")))
+    for path in paths:
+        record = json.loads(path.read_text()) if path.exists() else None
+        if record is None or (record["down_at"] is not None and time.time() >= record["down_at"]):
+            continue
+        user, user_hash = _owner(record)
+        if not req["args"].get("all_users") and user_hash != w.CURRENT_USER[1]:
             continue
         up = not record["launch_cancelled"] and time.time() >= record["up_at"]
-        out.append({"name": record["name"], "status": ClusterStatus.UP if up else ClusterStatus.INIT,
-                    "handle": Handle(record["name"]), "launched_at": int(record["created"]),
-                    "autostop": -1, "to_down": record["autodown"]})
+        state = ClusterStatus.STOPPED if record.get("stopped") else ClusterStatus.UP if up else ClusterStatus.INIT
+        out.append(StatusResponse(
+            name=record["name"], status=state, handle=Handle(record["name"]), launched_at=int(record["created"]),
+            autostop=record.get("autostop", -1), to_down=record["autodown"], cluster_hash=f"h-{record['name']}",
+            cluster_ever_up=up, user_hash=user_hash, user_name=user, workspace=record.get("workspace", "default"),
+            is_managed=False, nodes=record.get("nodes", 1), cloud=record.get("cloud", "AWS"),
+            region=record.get("region", "us-east-1"), resources_str=record.get("resources", "1x AWS(p4d.24xlarge)"),
+            resources_str_full=record.get("resources", "1x AWS(p4d.24xlarge)"),
+            accelerators=record.get("accelerators"), last_use=record.get("last_use", "sky launch")))
     return out
 
 
 def queue(cluster_name, skip_finished=False, all_users=False):
-    return w.new_request("queue", cluster=cluster_name, skip_finished=skip_finished)
+    return w.new_request("queue", cluster=cluster_name, skip_finished=skip_finished, all_users=all_users)
 
 
 @_result("queue")
@@ -146,10 +165,13 @@ def _queue_result(req: dict) -> List[ClusterJobRecord]:
         state = w.job_state(job)[0]
         if req["args"]["skip_finished"] and state in w.TERMINAL:
             continue
+        user, user_hash = _owner(job)
+        if not req["args"].get("all_users") and user_hash != w.CURRENT_USER[1]:
+            continue
         records.append(ClusterJobRecord(
-            job_id=job["job_id"], job_name=job["name"], username="standin", user_hash="standin",
-            submitted_at=job["start"], resources="1x[standin]", status=JobStatus(state),
-            log_path=f"~/sky_logs/{job['job_id']}"))
+            job_id=job["job_id"], job_name=job["name"], username=user, user_hash=user_hash,
+            submitted_at=job["start"], resources=job.get("resources", "1x[standin]"), status=JobStatus(state),
+            start_at=job.get("start_at"), end_at=job.get("end_at"), log_path=f"~/sky_logs/{job['job_id']}"))
     return records
 
 
@@ -168,6 +190,9 @@ def _job_status_result(req: dict) -> Dict[Optional[int], Optional[JobStatus]]:
 
 
 def cancel(cluster_name, all=False, all_users=False, job_ids=None, _try_cancel_if_cluster_is_init=False):  # noqa: A002
+    refused = w.refusal(w.load("clusters", cluster_name), f"cancel jobs on cluster {cluster_name!r}")
+    if refused is not None:  # RBAC: another user's cluster, and this user may not act on it
+        return w.new_request("cancel", cluster=cluster_name, steps=1, error=refused, job_ids=job_ids, all=all)
     rid = w.new_request("cancel", cluster=cluster_name, steps=1, job_ids=job_ids, all=all)
     with w.locked():
         record = w.load("clusters", cluster_name)
@@ -185,6 +210,9 @@ def _cancel_result(req: dict) -> None:
 
 
 def down(cluster_name, purge=False, graceful=False, graceful_timeout=None):
+    refused = w.refusal(w.load("clusters", cluster_name), f"tear down cluster {cluster_name!r}")
+    if refused is not None:
+        return w.new_request("down", cluster=cluster_name, steps=1, error=refused)
     rid = w.new_request("down", cluster=cluster_name, steps=2)
     with w.locked():
         record = w.load("clusters", cluster_name)
@@ -286,5 +314,39 @@ def api_cancel(request_ids=None, all_users=False, silent=False):
 
 
 w.RESULTS["api_cancel"] = lambda req: req["args"]["cancelled"]
+
+
+def api_info():
+    """The server's health and who is logged in (``sky.api_info``; a direct call, no request id)."""
+    from sky import models
+    from sky.schemas.api.responses import APIHealthResponse
+    from sky.server.common import ApiServerStatus
+
+    if (w.root() / "api_down").exists():
+        raise exceptions.ApiServerConnectionError(w.API_SERVER_URL)
+    if w.auth_required():  # what ``response.raise_for_status()`` raises on the server's 401
+        import requests
+
+        response = requests.Response()
+        response.status_code, response.url, response.reason = 401, f"{w.API_SERVER_URL}/api/health", "Unauthorized"
+        response.raise_for_status()
+    return APIHealthResponse(status=ApiServerStatus.HEALTHY, api_version="20", version="0.14.1",
+                             user=models.User(id=w.CURRENT_USER[1], name=w.CURRENT_USER[0]))
+
+
+def cost_report(days=None):
+    return w.new_request("cost_report", days=days)
+
+
+@_result("cost_report")
+def _cost_report_result(req: dict) -> List[Dict[str, Any]]:
+    """Each cluster's cost so far: its ``hourly_cost`` times the hours since it was created."""
+    out = []
+    for record in w.all_of("clusters"):
+        duration = max(0, int(time.time() - record["created"]))
+        out.append({"name": record["name"], "launched_at": int(record["created"]), "duration": duration,
+                    "num_nodes": record.get("nodes", 1), "cluster_hash": f"h-{record['name']}",
+                    "total_cost": record.get("hourly_cost", 0.0) * duration / 3600})
+    return out
 
 from sky_standin import jobs  # noqa: E402,F401  (sky.jobs)

@@ -103,6 +103,31 @@ def check_api_up() -> None:
     """Raise the real ``ApiServerConnectionError`` while the server is "down"."""
     if (root() / "api_down").exists():
         raise exceptions.ApiServerConnectionError(API_SERVER_URL)
+    if (root() / "auth_required").exists():
+        raise exceptions.ApiServerAuthenticationError(API_SERVER_URL)
+
+
+#: Who the stand-in's API server says is logged in (``api_info().user``; the owner of what it launches).
+CURRENT_USER = ("standin", "standin")  # (name, user hash)
+
+
+def set_auth_required(required: bool) -> None:
+    """Make the API server answer 401, as a team server does before ``sky api login`` (or not)."""
+    flag = root() / "auth_required"
+    flag.touch() if required else flag.unlink(missing_ok=True)
+
+
+def auth_required() -> bool:
+    return (root() / "auth_required").exists()
+
+
+def refusal(record: dict | None, action: str) -> tuple[str, str] | None:
+    """The real ``PermissionDeniedError`` a team server (RBAC) gives when this user may not act on
+    another user's ``protected`` cluster or managed job; None when allowed."""
+    if record is None or not record.get("protected") or record.get("user_hash", CURRENT_USER[1]) == CURRENT_USER[1]:
+        return None
+    return ("PermissionDeniedError", f"User {CURRENT_USER[0]!r} does not have permission to {action} "
+                                     f"owned by {record.get('user_name')!r}.")
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -120,6 +145,9 @@ def new_request(name: str, *, cluster: str | None = None, steps: float = 0.0,
 
 def find_request(prefix: str) -> dict:
     check_api_up()
+    exact = load("requests", prefix) if len(str(prefix)) == 36 else None  # a whole id: one file
+    if exact is not None:
+        return exact
     found = [r for r in all_of("requests") if r["request_id"].startswith(str(prefix))]
     if not found:
         raise RuntimeError(f"Failed to get request {prefix}: 404 Request {prefix!r} not found")
@@ -191,6 +219,7 @@ def follow(state: Callable[[], tuple[str, list[str], int]], follow_: bool) -> It
     """Yield new log lines as the script advances; None once the log is complete."""
     sent = 0
     while True:
+        check_api_up()  # a server that goes away ends the stream with its error, as a dropped HTTP stream does
         status, lines, _ = state()
         for line in lines[sent:]:
             yield line + "\n"

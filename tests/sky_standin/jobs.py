@@ -35,6 +35,8 @@ def _live(job_id: int) -> dict | None:
     job = w.load("managed", job_id)
     if job is None:
         return None
+    if job.get("launch_request") is None:  # seeded: launched elsewhere, known to the controller
+        return job
     req = w.find_request(job["launch_request"])
     return job if w.request_status(req) == "SUCCEEDED" else None
 
@@ -45,7 +47,8 @@ w.RESULTS["jobs.launch"] = lambda req: ([req["args"]["job_id"]], None)
 def queue(refresh, skip_finished=False, all_users=False, job_ids=None, version=1):
     if version not in (1, 2):
         raise ValueError(f"Invalid queue version: {version}. Must be 1 or 2.")
-    return w.new_request("jobs.queue", skip_finished=skip_finished, job_ids=job_ids, version=version)
+    return w.new_request("jobs.queue", skip_finished=skip_finished, job_ids=job_ids, version=version,
+                         all_users=all_users)
 
 
 def _queue_result(req: dict) -> Any:
@@ -57,9 +60,14 @@ def _queue_result(req: dict) -> Any:
         state, _, recovery = w.job_state(job)
         if req["args"]["skip_finished"] and state in w.TERMINAL:
             continue
+        user, user_hash = job.get("user_name", w.CURRENT_USER[0]), job.get("user_hash", w.CURRENT_USER[1])
+        if not req["args"].get("all_users") and user_hash != w.CURRENT_USER[1]:
+            continue
         records.append(ManagedJobRecord(
             job_id=job["job_id"], task_id=0, job_name=job["name"], task_name=job["name"],
             status=ManagedJobStatus(state), recovery_count=recovery, submitted_at=job["start"],
+            user_name=user, user_hash=user_hash, start_at=job.get("start_at"), end_at=job.get("end_at"),
+            job_duration=job.get("job_duration"), resources=job.get("resources"),
             **(dict(cloud="AWS", region="us-west-2", zone="us-west-2a", accelerators={"A100": 8})
                if state in ("RUNNING", "SUCCEEDED") else dict(cloud="-", region="-", zone="-")),
             failure_reason="Job failed: user code exited with 1." if state == "FAILED" else None))
@@ -76,6 +84,10 @@ w.RESULTS["jobs.queue"] = _queue_result
 
 def cancel(name=None, job_ids=None, all=False, all_users=False, pool=None, graceful=False,  # noqa: A002
            graceful_timeout=None, task=None):
+    for job_id in job_ids or []:
+        refused = w.refusal(w.load("managed", job_id), f"cancel managed job {job_id}")
+        if refused is not None:  # RBAC: another user's job
+            return w.new_request("jobs.cancel", steps=1, error=refused, job_ids=job_ids, target=name)
     rid = w.new_request("jobs.cancel", steps=1, job_ids=job_ids, target=name)
     with w.locked():
         for job in w.all_of("managed"):
@@ -98,6 +110,8 @@ def tail_logs(name=None, job_id=None, follow=True, controller=False, refresh=Fal
 
     def state():
         job = w.load("managed", job_id)
+        if job.get("launch_request") is None:  # seeded: launched elsewhere
+            return w.job_state(job)
         launch_status = w.request_status(w.find_request(job["launch_request"]))
         if launch_status != "SUCCEEDED":  # not yet (or never) known to the controller
             return ("CANCELLED" if launch_status == "CANCELLED" else "PENDING"), [], 0

@@ -48,8 +48,14 @@ Probe = Callable[[], "tuple[JobStatus, dict[str, Any]]"]
 
 
 def poll_interval() -> float:
-    """Seconds between state polls (``$SKYEXEC_NB_SKY_POLL``, default 2: each poll is a request)."""
-    return float(os.environ.get(POLL_ENV) or 2.0)
+    """Seconds between state polls (``$SKYEXEC_NB_SKY_POLL``, default 2: each poll is a request).
+
+    A value that is not a number in [0.05, 600] (NaN, inf, text) is ignored: 2 seconds."""
+    try:
+        value = float(os.environ.get(POLL_ENV) or 2.0)
+    except ValueError:
+        return 2.0
+    return value if 0.05 <= value <= 600 else 2.0
 
 
 def to_status(value: Any, overrides: dict[str, JobStatus] | None = None) -> JobStatus:

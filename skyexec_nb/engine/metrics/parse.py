@@ -41,6 +41,9 @@ X_KEYS = frozenset(STEP_KEYS + EPOCH_KEYS + TIME_KEYS)
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|NaN|NAN|inf|Inf|INF|infinity|Infinity)"
 PAIR = re.compile(r"(?<![\w.\-/])([A-Za-z_][\w.\-/]*)['\"]?\s*[=:]\s*(" + _NUM + r")(?=[\s,;\]})|%'\"]|$)")
+#: ``key=value`` pairs, or (groups 3-4) a step word and its integer (``step 120``, ``Iter 5``).
+PAIR_OR_WORD = re.compile(PAIR.pattern + r"|(?<![\w.])(step|global_step|iteration|iter|epoch|batch|Step|Iteration|Iter|Epoch|Batch)"
+                          r"\s+(\d+)(?![\w.:])")
 WORD_INT = re.compile(r"(?<![\w.])(step|global_step|iteration|iter|epoch|batch)\s+(\d+)(?:\s*/\s*(\d+))?(?![\w.])",
                       re.IGNORECASE)
 KERAS_EPOCH = re.compile(r"^\s*Epoch\s+(\d+)\s*/\s*\d+\s*$")
@@ -166,31 +169,42 @@ class LineParser:
                 if match:
                     self.keras_epoch = int(match.group(1))
             return None
-        row = pairs(text)
+        row: dict[str, float] = {}
+        words = None
+        for key, value, word, integer in PAIR_OR_WORD.findall(text):
+            if word:
+                words = words or {}
+                words.setdefault(word.lower(), float(integer))
+            elif key not in NOT_METRICS:
+                try:
+                    row[key] = float(value)
+                except (ValueError, OverflowError):
+                    pass
         if not row:
             return None
-        head = text[:400]
-        words = ("tep" in head or "ter" in head or "poch" in head or "atch" in head)
-        for match in (WORD_INT.finditer(head) if words else ()):
-            key = match.group(1).lower()
-            if key not in row:
-                row[key] = float(match.group(2))
-        self._progress(text, row)
+        if words:
+            for key, value in words.items():
+                row.setdefault(key, value)
+        if "|" in text or (self.keras_epoch is not None and "/" in text):
+            self._progress(text, row)
         return row
 
     def _progress(self, text: str, row: dict[str, float]) -> None:
-        """Epoch/step from a progress bar (Lightning, Keras, tqdm) when the line has none."""
-        bar = TQDM_PROGRESS.search(text) or (KERAS_PROGRESS.match(text) if self.keras_epoch is not None else None)
-        n = total = None
-        if bar:
+        """Epoch/step from a progress bar: Lightning's ``Epoch N: ...| n/total [``, Keras'
+        ``n/total [====`` under an ``Epoch N/M`` line, tqdm's ``| n/total [``."""
+        bar = TQDM_PROGRESS.search(text)
+        if bar is not None:
             n, total = int(bar.group(1)), int(bar.group(2))
-        lightning = LIGHTNING_EPOCH.search(text, 0, 200) if bar and "poch" in text else None
-        if lightning and total:
-            row["epoch"] = int(lightning.group(1)) + n / total  # Lightning counts epochs from 0
-        elif self.keras_epoch is not None and "epoch" not in row:
-            row["epoch"] = (self.keras_epoch - 1 + n / total) if total else float(self.keras_epoch)
-        elif bar and "step" not in row:
-            row["step"] = float(n)
+            lightning = LIGHTNING_EPOCH.search(text, 0, 200) if "poch" in text else None
+            if lightning is not None and total:
+                row["epoch"] = int(lightning.group(1)) + n / total  # Lightning counts epochs from 0
+            elif "step" not in row:
+                row["step"] = float(n)
+            return
+        keras = KERAS_PROGRESS.match(text) if self.keras_epoch is not None else None
+        if keras is not None and "epoch" not in row:
+            n, total = int(keras.group(1)), int(keras.group(2))
+            row["epoch"] = self.keras_epoch - 1 + n / total if total else float(self.keras_epoch)
 
 
 def _ranked(row: dict[str, float], rank: int | None) -> dict[str, float]:

@@ -4,10 +4,13 @@ Written for SkyPilot 0.14 (pin-sensitive: ``Cloud.get_feasible_launchable_resour
 ``Cloud.regions_with_offering``, ``Cloud.instance_type_to_hourly_cost``,
 ``Cloud.accelerators_to_hourly_cost``, ``sky.catalog.common.requests``).
 
-Never downloads: only clouds whose ``vms.csv`` is on disk are asked, and while a look-up runs
-SkyPilot's catalog fetcher is replaced by one that fails at once (SkyPilot then keeps the file it
-has). Run as ``python -m skyexec_nb.engine.pricing.catalog`` it is the price worker: JSON requests
-on stdin, one JSON line per answer on stdout (see ``main``).
+A look-up never downloads: only clouds whose ``vms.csv`` is on disk are asked, and SkyPilot's own
+fetcher is off meanwhile (``no_download``). With ``fetch`` options, a look-up first starts
+background fetches (``fetch.CatalogFetcher``) of the catalogs its candidates need that SkyPilot
+would fetch now (missing, or stale on SkyPilot's schedule) and answers at once from what is on disk,
+saying which catalogs are being fetched (``PriceUnknown.kind == FETCHING``) or could not be.
+Run as ``python -m skyexec_nb.engine.pricing.catalog`` it is the price worker: JSON requests on
+stdin, one JSON line per answer on stdout (see ``main``).
 """
 from __future__ import annotations
 
@@ -20,12 +23,14 @@ import threading
 import time
 from typing import Any, Iterator, Mapping, Optional
 
+from skyexec_nb.engine.pricing import fetch
 from skyexec_nb.engine.pricing import rows as pricing
-from skyexec_nb.engine.pricing.rows import Candidate, PriceRow, PriceUnknown
+from skyexec_nb.engine.pricing.rows import FETCH_FAILED, FETCHING, Candidate, PriceRow, PriceUnknown
 from skyexec_nb.engine.pricing.no_download import no_catalog_download
 from skyexec_nb.engine.skyapi.sdk import one_line_error
 
 _LOCK = threading.Lock()  # one look-up at a time: the catalog patch below is process-wide
+_FETCHER: Optional[fetch.CatalogFetcher] = None
 
 
 def _price(fn: Any, *args: Any) -> Optional[float]:
@@ -52,6 +57,7 @@ def _cloud_rows(cand: Candidate, cloud_name: str, num_nodes: int) -> tuple[list[
     import sky
     from sky.utils import registry
 
+    date = fetch.catalog_date(cloud_name)
     cloud = registry.CLOUD_REGISTRY.from_str(cloud_name)
     infra = "/".join(p for p in (cloud_name, cand.region, cand.zone) if p)
     request = sky.Resources(
@@ -76,7 +82,7 @@ def _cloud_rows(cand: Candidate, cloud_name: str, num_nodes: int) -> tuple[list[
                                 instance_type=res.instance_type,
                                 accelerators=cand.accelerators or _acc_str(res.accelerators),
                                 num_nodes=num_nodes, use_spot=cand.use_spot,
-                                node_on_demand=od, node_spot=spot)
+                                node_on_demand=od, node_spot=spot, catalog_date=date)
             old = best.get(region.name)
             if old is None or row.hourly < old.hourly:  # type: ignore[operator]
                 best[region.name] = row
@@ -92,12 +98,14 @@ def _acc_str(acc: Optional[Mapping[str, Any]]) -> Optional[str]:
     return ",".join(f"{k}:{v:g}" if isinstance(v, float) else f"{k}:{v}" for k, v in acc.items())
 
 
-def price_candidate(cand: Candidate, num_nodes: int, available: list[str]) -> pricing.PriceResult:
+def price_candidate(cand: Candidate, num_nodes: int, available: list[str],
+                    fetches: Optional["_Fetches"] = None) -> pricing.PriceResult:
     """Rows for one candidate over the clouds it allows, or ``[PriceUnknown]``."""
     if cand.cloud is not None and cand.cloud not in pricing.PRICED_CLOUDS:
         return [PriceUnknown(f"{cand.cloud} has no price catalog (prices come from live clusters)", cand.index)]
     if cand.cloud is not None and cand.cloud not in available:
-        return [PriceUnknown(f"no {cand.cloud} catalog on this machine", cand.index)]
+        note = fetches.unknown([cand.cloud], cand.index) if fetches else None
+        return [note or PriceUnknown(f"no {cand.cloud} catalog on this machine", cand.index)]
     clouds = [cand.cloud] if cand.cloud else available
     rows: list[PriceRow] = []
     reasons: list[str] = []
@@ -118,21 +126,107 @@ def price_candidate(cand: Candidate, num_nodes: int, available: list[str]) -> pr
     return list(rows)
 
 
-def price_config(config: Mapping[str, Any]) -> pricing.PriceResult:
+def shared_fetcher() -> fetch.CatalogFetcher:
+    """This process's catalog fetcher (first use applies ``$SKYEXEC_NB_CATALOG_URL``)."""
+    global _FETCHER
+    if _FETCHER is None:
+        fetch.apply_url_override()
+        _FETCHER = fetch.CatalogFetcher()
+    return _FETCHER
+
+
+def enabled_clouds() -> list[str]:
+    """The priced clouds ``sky check`` last enabled (its cache; never runs a check)."""
+    try:
+        from sky import global_user_state, skypilot_config
+        from sky.clouds import cloud as sky_cloud
+
+        workspace = skypilot_config.get_active_workspace()
+        clouds = global_user_state.get_cached_enabled_clouds(sky_cloud.CloudCapability.COMPUTE, workspace)
+    except Exception:  # no state yet, unreadable state: none known
+        return []
+    return [c for c in (str(x).lower() for x in clouds) if c in pricing.PRICED_CLOUDS]
+
+
+def wanted_clouds(cands: list[Candidate], on_disk: list[str]) -> list[str]:
+    """The clouds whose catalogs the candidates need: each one's cloud; for a candidate without
+    one, the clouds ``sky check`` enabled, else those on disk, else ``fetch.FIRST_FETCH_CLOUDS``."""
+    wanted = [c.cloud for c in cands if c.cloud in pricing.PRICED_CLOUDS]
+    if any(c.cloud is None for c in cands):
+        wanted += enabled_clouds() or on_disk or list(fetch.FIRST_FETCH_CLOUDS)
+    return list(dict.fromkeys(wanted))  # type: ignore[arg-type]
+
+
+class _Fetches:
+    """What the fetcher says of the wanted clouds, as one-line ``PriceUnknown`` notes."""
+
+    def __init__(self, fetcher: fetch.CatalogFetcher, wanted: list[str]) -> None:
+        self.fetcher, self.wanted = fetcher, wanted
+        self.fetching = set(fetcher.fetching())
+
+    def unknown(self, clouds: list[str], candidate: Optional[int] = None) -> Optional[PriceUnknown]:
+        """Why ``clouds`` (none of them on disk) give no price: being fetched, or could not be."""
+        if fetch.COMMON in self.fetching or self.fetching.intersection(clouds):
+            names = [c for c in clouds if c in self.fetching] or clouds
+            failed = self._failed(clouds)
+            if failed:  # a retry: keep saying why, quietly, until it succeeds
+                return PriceUnknown(failed, candidate, kind=FETCHING)
+            return PriceUnknown(f"fetching prices… (SkyPilot's catalog{'s' * (len(names) > 1)} for "
+                                f"{', '.join(names)})", candidate, kind=FETCHING)
+        failed = self._failed(clouds)
+        return PriceUnknown(failed, candidate, kind=FETCH_FAILED) if failed else None
+
+    def _failed(self, clouds: list[str]) -> str:
+        by_reason: dict[str, list[str]] = {}
+        for cloud in [*clouds, fetch.COMMON]:
+            if self.fetcher.error(cloud):
+                by_reason.setdefault(self.fetcher.error(cloud), []).append(cloud)
+        lines = []
+        for reason, names in by_reason.items():
+            if fetch.COMMON in names and len(names) > 1:  # the accelerator list: the cloud says enough
+                names.remove(fetch.COMMON)
+            what = (f"SkyPilot's catalog{'s' * (len(names) > 1)} for {', '.join(names)}"
+                    if names != [fetch.COMMON] else "SkyPilot's accelerator list")
+            lines.append(f"could not fetch {what} ({reason})")
+        return "; ".join(lines)
+
+    def notes(self, available: list[str]) -> list[PriceUnknown]:
+        """Status items for an answer that has rows: catalogs being fetched or refreshed."""
+        return [PriceUnknown(f"{'refreshing' if c in available else 'fetching'} SkyPilot's catalog for {c}",
+                             kind=FETCHING) for c in self.wanted if c in self.fetching]
+
+
+def price_config(config: Mapping[str, Any], fetch_options: Optional[Mapping[str, float]] = None
+                 ) -> pricing.PriceResult:
     """Prices of every candidate of a task config, in this process (imports ``sky``).
+
+    Args:
+        fetch_options: ``read_timeout``, ``total_timeout``, ``backoff`` (seconds): first start
+            background fetches of the catalogs the candidates need; None: never fetch.
 
     Raises:
         ValueError: a field has the wrong form.
     """
     cands = pricing.candidates(config)
     num_nodes = pricing.num_nodes_of(config)
+    fetches = None
+    if fetch_options is not None:
+        fetcher = shared_fetcher()
+        wanted = wanted_clouds(cands, pricing.catalog_clouds())
+        fetcher.start(wanted, **fetch_options)
+        fetches = _Fetches(fetcher, wanted)
     available = pricing.catalog_clouds()
-    if not available:
-        return [PriceUnknown(pricing.no_catalog_reason())]
+    if not available or (fetches and fetch.COMMON in fetches.fetching):
+        note = fetches.unknown(fetches.wanted) if fetches else None
+        return [note or PriceUnknown(pricing.no_catalog_reason())]
     out: pricing.PriceResult = []
     with _LOCK, no_catalog_download():
+        if _FETCHER is not None:
+            _FETCHER.take_refreshed()
         for cand in cands:
-            out += price_candidate(cand, num_nodes, available)
+            out += price_candidate(cand, num_nodes, available, fetches)
+    if fetches and any(isinstance(r, PriceRow) for r in out):
+        out += fetches.notes(available)
     return out
 
 
@@ -142,7 +236,9 @@ def _serve_one(req: Mapping[str, Any]) -> dict[str, Any]:
     op = req.get("op")
     try:
         if op == "prices":
-            return {"result": pricing.encode_result(price_config(req["config"]))}
+            return {"result": pricing.encode_result(price_config(req["config"], req.get("fetch")))}
+        if op == "fetch_status":
+            return {"result": {"fetching": shared_fetcher().wait(float(req.get("wait") or 0.0))}}
         if op == "plan":
             from skyexec_nb.engine.pricing.planning import optimizer_plan
 
@@ -157,7 +253,7 @@ def _serve_one(req: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Serve requests ``{"id", "op": "prices"|"plan"|"ping", "config"}``, one JSON line each.
+    """Serve requests ``{"id", "op": "prices"|"plan"|"fetch_status"|"ping", ...}``, one JSON line each.
 
     Imports ``sky`` first (so a started worker is a warm worker) and announces
     ``{"ready": true, "import_s": ...}``. Anything else written to stdout goes to stderr.
@@ -167,6 +263,8 @@ def main() -> None:
     sys.stdout = sys.stderr
     t0 = time.perf_counter()
     import sky  # noqa: F401  (warm up: seconds)
+
+    shared_fetcher()  # applies $SKYEXEC_NB_CATALOG_URL
 
     out.write(json.dumps({"ready": True, "import_s": round(time.perf_counter() - t0, 3)}) + "\n")
     for line in sys.stdin:

@@ -13,118 +13,37 @@ thread waits for the fields to settle (debounce), then answers from the cache or
 Callbacks run in the background thread and receive a list (``PriceRow`` items, plus a
 ``PriceUnknown`` per candidate with no price) or a single ``PriceUnknown`` when nothing is known
 (no catalog, time-out, worker crash, bad field). Only the latest request of a burst is answered.
+
+Catalogs (``fetch=True``): the look-up starts background fetches, in the worker, of the catalogs
+its candidates need that SkyPilot would fetch now (missing, or stale on SkyPilot's schedule) and
+answers at once from what is on disk. An answer that says a catalog is being fetched (an item of
+``kind == FETCHING``: "fetching prices… (SkyPilot's catalog for aws)", or a refresh note next to
+the old catalog's rows) is not cached: the service polls the worker every ``poll`` s and calls the
+same callback again once the fetch ended. With no catalog on disk at all, the callback first gets
+"fetching prices…" at once, before the worker has even started. A failed fetch answers
+"could not fetch SkyPilot's catalog for aws (offline?)"; the worker tries again, with back-off,
+only when prices are asked for again (a retry keeps showing that line until it succeeds).
+Answers are cached for ``cache_ttl`` s, so a stale catalog is noticed in a long-lived kernel.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import select
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from typing import Any, Callable, Mapping, Optional, Union
 
 from skyexec_nb.engine.pricing import rows as pricing
-from skyexec_nb.engine.pricing.rows import PriceUnknown
+from skyexec_nb.engine.pricing.rows import FETCH_FAILED, FETCHING, PriceUnknown
+from skyexec_nb.engine.pricing.worker import WorkerProcess
 from skyexec_nb.process_wide import ProcessWide
 
 logger = logging.getLogger(__name__)
 
 Answer = Union[pricing.PriceResult, PriceUnknown]
 Callback = Callable[[Answer], None]
-_WORKER_MODULE = "skyexec_nb.engine.pricing.catalog"
-
-
-class WorkerProcess:
-    """A long-lived price worker process spoken to with JSON lines (one request at a time)."""
-
-    def __init__(self, *, env: Optional[Mapping[str, str]] = None) -> None:
-        self._env = dict(env) if env is not None else None
-        self._proc: Optional[subprocess.Popen] = None
-        self._buf = b""
-        self._next_id = 0
-        self._stderr: Any = None
-        self.import_s: Optional[float] = None
-        self.ready = threading.Event()
-        self._lock = threading.RLock()  # one request at a time (prices and plans share the worker)
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def start(self, timeout: float) -> None:
-        """Start the worker and wait (in the calling background thread) until sky is imported."""
-        with self._lock:
-            if self.running:
-                return
-            self.stop()
-            self._stderr = tempfile.TemporaryFile()
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", _WORKER_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=self._stderr, env=self._env if self._env is not None else os.environ.copy(),
-                close_fds=True, start_new_session=True)
-            hello = self._read(time.monotonic() + timeout)
-            self.import_s = hello.get("import_s")
-            self.ready.set()
-
-    def call(self, op: str, payload: Mapping[str, Any], timeout: float) -> Any:
-        """Send one request; return its result. Raises TimeoutError, EOFError or RuntimeError."""
-        with self._lock:
-            deadline = time.monotonic() + timeout
-            self.start(timeout)
-            assert self._proc is not None and self._proc.stdin is not None
-            self._next_id += 1
-            self._proc.stdin.write((json.dumps({"id": self._next_id, "op": op, **payload}) + "\n").encode())
-            self._proc.stdin.flush()
-            reply = self._read(deadline)
-        if "error" in reply:
-            raise (ValueError if reply.get("value_error") else RuntimeError)(reply["error"])
-        return reply["result"]
-
-    def _read(self, deadline: float) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if ready:
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    raise EOFError(self.last_error() or "price worker exited")
-                self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
-        return json.loads(line)
-
-    def last_error(self) -> str:
-        """The last line the worker wrote to stderr (why it died), or ''."""
-        if self._stderr is None:
-            return ""
-        try:
-            self._stderr.seek(0)
-            lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()]
-        except (OSError, ValueError):
-            return ""
-        return lines[-1].strip() if lines else ""
-
-    def stop(self) -> None:
-        proc, self._proc, self._buf = self._proc, None, b""
-        self.ready.clear()
-        if proc is not None:
-            if proc.stdin is not None:
-                try:
-                    proc.stdin.close()
-                except OSError:
-                    pass
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+_WATCH = "?watch"  # internal job: see whether watched catalog fetches ended
+FIRST_FETCH = "fetching prices… (SkyPilot's catalogs)"
 
 
 class PriceService:
@@ -136,10 +55,18 @@ class PriceService:
         timeout: seconds a look-up (including the worker's ``import sky``) may take.
         compute: replaces the look-up (``config -> result``), for tests.
         prewarm: start the worker (and its ``import sky``) now rather than on the first request.
+        fetch: fetch missing and stale catalogs (False: use only what is on disk).
+        fetch_timeout: connect/read time-out of a catalog download, in seconds.
+        fetch_total: most seconds one catalog file may take to download.
+        fetch_backoff: seconds before a failed fetch is tried again (doubling, at most an hour).
+        cache_ttl: seconds an answer is reused for the same fields.
+        poll: seconds between checks of a running catalog fetch.
     """
 
     def __init__(self, *, debounce: float = 0.3, mode: Optional[str] = None, timeout: float = 60.0,
-                 compute: Optional[Callable[[dict], Answer]] = None, prewarm: bool = False) -> None:
+                 compute: Optional[Callable[[dict], Answer]] = None, prewarm: bool = False,
+                 fetch: bool = True, fetch_timeout: float = 10.0, fetch_total: float = 120.0,
+                 fetch_backoff: float = 60.0, cache_ttl: float = 600.0, poll: float = 0.5) -> None:
         self.debounce = debounce
         self.mode = mode or ("thread" if os.name == "nt" else "subprocess")
         if self.mode not in ("subprocess", "thread"):
@@ -148,7 +75,11 @@ class PriceService:
         self.computations = 0  # look-ups actually run (not answered from the cache)
         self._compute = compute
         self._worker = WorkerProcess() if self.mode == "subprocess" else None
-        self._cache: dict[str, Answer] = {}
+        self.fetch, self.fetch_timeout, self.fetch_total, self.fetch_backoff = fetch, fetch_timeout, fetch_total, fetch_backoff
+        self.cache_ttl, self.poll = cache_ttl, poll
+        self._cache: dict[str, tuple[Answer, float]] = {}
+        self._watches: dict[str, tuple[dict, list[Callback], float]] = {}  # key -> (config, callbacks, deadline)
+        self._fetch_failed_once = False
         self._cond = threading.Condition()
         self._pending: Optional[tuple[str, dict, Callback]] = None
         self._last_request = 0.0
@@ -209,7 +140,12 @@ class PriceService:
 
     def cached(self, executor_or_config: Any) -> Optional[Answer]:
         """The cached answer for these fields, or None (never computes)."""
-        return self._cache.get(pricing.price_key(pricing.task_config(executor_or_config)))
+        return self._fresh(pricing.price_key(pricing.task_config(executor_or_config)))
+
+    def _fresh(self, key: str) -> Optional[Answer]:
+        with self._cond:
+            hit = self._cache.get(key)
+        return hit[0] if hit is not None and time.monotonic() - hit[1] < self.cache_ttl else None
 
     def warm(self) -> None:
         """Start the worker in the background so the first price comes sooner."""
@@ -248,7 +184,10 @@ class PriceService:
     def _next(self) -> Optional[tuple[str, dict, Callback]]:
         with self._cond:
             while self._pending is None and not self._warm and not self._closed:
-                self._cond.wait()
+                if not self._watches:
+                    self._cond.wait()
+                elif not self._cond.wait(self.poll):
+                    return (_WATCH, {}, _noop)
             if self._closed:
                 return None
             if self._pending is None:  # warm-up only
@@ -269,19 +208,83 @@ class PriceService:
             if job is None:
                 return
             key, config, callback = job
+            if key == _WATCH:
+                self._check_watches()
+                continue
             if not key:
                 self._start_worker()
                 continue
-            answer = self._cache.get(key)
+            answer = self._fresh(key)
             if answer is None:
+                if self._first_fetch_expected(key):
+                    _call(callback, PriceUnknown(FIRST_FETCH, kind=FETCHING))
                 answer = self._lookup(key, config)
-                if not (isinstance(answer, PriceUnknown) and answer.transient):
-                    with self._cond:
-                        self._cache[key] = answer
-            try:
-                callback(answer)
-            except Exception:  # a failing callback must not stop the service
-                logger.exception("price callback failed")
+                self._keep(key, config, [callback], answer)
+            _call(callback, answer)
+
+    # ------------------------------------------------------------------------- catalog fetches
+
+    def _fetch_options(self) -> Optional[dict[str, float]]:
+        if not self.fetch:
+            return None
+        return {"read_timeout": self.fetch_timeout, "total_timeout": self.fetch_total, "backoff": self.fetch_backoff}
+
+    def _first_fetch_expected(self, key: str) -> bool:
+        """No catalog on disk at all: a first-time user; "fetching prices…" can be said at once."""
+        if not self.fetch or self._compute is not None or key.startswith("!") or self._fetch_failed_once:
+            return False
+        return not pricing.catalog_clouds(pricing.env_catalog_dir() if self._worker else pricing.catalog_dir())
+
+    def _keep(self, key: str, config: dict, callbacks: list[Callback], answer: Answer,
+              deadline: Optional[float] = None) -> None:
+        """Cache a final answer; watch one that says a catalog is being fetched."""
+        kinds = {getattr(item, "kind", "") for item in (answer if isinstance(answer, list) else [answer])}
+        with self._cond:
+            if FETCH_FAILED in kinds or any(str(getattr(a, "reason", "")).startswith("could not fetch")
+                                            for a in (answer if isinstance(answer, list) else [answer])):
+                if not self._fetch_failed_once:
+                    logger.warning("price unknown: %s", getattr(answer, "reason", answer))
+                self._fetch_failed_once = True
+            if FETCHING in kinds:
+                old = self._watches.get(key)
+                watchers = (old[1] if old else []) + [cb for cb in callbacks if cb is not _noop]
+                if deadline is None:
+                    deadline = time.monotonic() + 2 * self.fetch_total + self.timeout
+                self._watches[key] = (config, watchers[-8:], deadline)
+                self._cond.notify_all()
+            elif not (isinstance(answer, PriceUnknown) and answer.transient):
+                self._cache[key] = (answer, time.monotonic())
+
+    def _fetch_running(self) -> list[str]:
+        """The clouds whose catalogs are being fetched now ([] when unknown: the look-up will tell)."""
+        try:
+            if self._compute is not None:
+                return []
+            if self._worker is None:
+                from skyexec_nb.engine.pricing.catalog import shared_fetcher
+
+                return shared_fetcher().fetching()
+            if not self._worker.running:
+                return []
+            return list(self._worker.call("fetch_status", {"wait": 0}, self.timeout)["fetching"])
+        except Exception as exc:
+            logger.debug("fetch status unknown: %s", exc)
+            return []
+
+    def _check_watches(self) -> None:
+        """When no fetch runs any more, look the watched fields up again and call back."""
+        running = self._fetch_running()
+        now = time.monotonic()
+        with self._cond:
+            due = {k: w for k, w in self._watches.items() if not running or now > w[2]}
+            for key in due:
+                del self._watches[key]
+        for key, (config, callbacks, deadline) in due.items():
+            answer = self._lookup(key, config)
+            if now <= deadline:
+                self._keep(key, config, callbacks, answer, deadline)
+            for callback in callbacks:
+                _call(callback, answer)
 
     def _start_worker(self) -> None:
         if self._worker is not None and self._compute is None:
@@ -299,13 +302,13 @@ class PriceService:
             if self._compute is not None:
                 return self._compute(config)
             if self._worker is None:
-                from skyexec_nb.engine.pricing.lookup import price_results
+                from skyexec_nb.engine.pricing.catalog import price_config
 
-                return pricing.summarize(price_results(config))
+                return pricing.summarize(price_config(config, self._fetch_options()))
             root = pricing.env_catalog_dir()  # what the worker process will see
-            if not pricing.catalog_clouds(root):  # say so at once, without starting the worker
+            if not self.fetch and not pricing.catalog_clouds(root):  # say so at once, without a worker
                 return PriceUnknown(pricing.no_catalog_reason(root))
-            items = self._worker.call("prices", {"config": config}, self.timeout)
+            items = self._worker.call("prices", {"config": config, "fetch": self._fetch_options()}, self.timeout)
             return pricing.summarize(pricing.decode_result(items))
         except TimeoutError:
             if self._worker is not None:
@@ -325,6 +328,13 @@ class PriceService:
 
 def _noop(_: Any) -> None:
     return None
+
+
+def _call(callback: Callback, answer: Answer) -> None:
+    try:
+        callback(answer)
+    except Exception:  # a failing callback must not stop the service
+        logger.exception("price callback failed")
 
 
 _shared: ProcessWide[PriceService] = ProcessWide(PriceService)

@@ -39,7 +39,7 @@ from skyexec_nb.engine.remote.payload import (PayloadError, bundle_root, check_p
                                        read_payload)
 from skyexec_nb.engine.jobs.job import Job as CoreJob
 from skyexec_nb.engine.jobs.status import JobStatus
-from skyexec_nb.model.errors import SkyExecError
+from skyexec_nb.model.errors import FieldError, SkyExecError
 
 MOUNT_ROOT = "~/.skyexec_nb_bundles"
 FUNCTION_BODY = "__skx_return__ = __skx_fn__(*__skx_args__, **__skx_kwargs__)\n"
@@ -58,6 +58,25 @@ class Job(CoreJob):
         value; raises ``RemoteError`` with the remote traceback when the code raised.
         """
         return result(self, timeout)
+
+    def metrics(self, metrics: str | Iterable[str] | None = None, *, x: str | None = None,
+                rank: int | str | None = 0, as_frame: bool = False) -> Any:
+        """The training metrics the job printed so far, read from its log (no SDK needed).
+
+        Args:
+            metrics: Names to keep (``"loss,acc"`` or a list); default: what ``--metrics``
+                recorded, else every metric found.
+            x: The x column (``step``, ``epoch``, ``time``, any key); default: ``--x``, else inferred.
+            rank: Node rank whose lines count (0: the head; ``"all"``: every node, with ``rank``).
+            as_frame: A pandas DataFrame instead of the list of rows.
+
+        Returns:
+            One dict per metric line: ``x``, the metrics it has, ``line`` (its line in the log).
+            The full series, however long; read incrementally (each byte of the log once).
+        """
+        from skyexec_nb.engine.metrics.series import job_metrics
+
+        return job_metrics(self, metrics, x=x, rank=rank, as_frame=as_frame)
 
 
 class RemoteError(SkyExecError, RuntimeError):
@@ -333,6 +352,10 @@ class RemoteFunction:
         return f"<RemoteFunction {getattr(self.fn, '__qualname__', self.fn)!r}>"
 
 
+REMOTE_OPTIONS = ("backend", "name", "env", "max_parallel")
+"""Keyword options ``remote(executor, ...)`` takes."""
+
+
 def remote(executor: Any, **launch_options: Any) -> Callable[[Callable[..., Any]], RemoteFunction]:
     """Decorator: ``@remote(executor, backend=..., name=..., env=..., max_parallel=...)`` makes
     ``fn(...)`` launch a job.
@@ -344,7 +367,18 @@ def remote(executor: Any, **launch_options: Any) -> Callable[[Callable[..., Any]
     """
     if callable(executor) and not hasattr(executor, "to_config"):
         raise TypeError("remote(executor, ...) needs an executor: use @remote(executor), not @remote")
-    return lambda fn: RemoteFunction(fn, executor, **launch_options)
+    if not hasattr(executor, "to_config"):
+        raise FieldError("executor", "a SkyExecutor", executor)
+    unknown = sorted(set(launch_options) - set(REMOTE_OPTIONS))
+    if unknown:
+        raise FieldError("option", f"one of {', '.join(REMOTE_OPTIONS)}", unknown[0])
+
+    def decorate(fn: Callable[..., Any]) -> RemoteFunction:
+        if not callable(fn):
+            raise FieldError("function", "a function to run remotely", fn)
+        return RemoteFunction(fn, executor, **launch_options)
+
+    return decorate
 
 
 def _job_name(text: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, Sized
 from skyexec_nb.engine.jobs.slots import SWEEP_ENV, group_env
 from skyexec_nb.engine.remote.batches import build_all, shared_payload
 from skyexec_nb.engine.jobs.status import JobStatus
+from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.validation import is_env_name
 
 MAX_JOBS = 1000
@@ -72,6 +73,8 @@ def _too_big(n: int, more: bool = False) -> None:
 
 def check_size(n: int, yes: bool) -> None:
     """Refuse more than :data:`MAX_SWEEP` jobs, and more than :data:`MAX_JOBS` unless confirmed."""
+    if not isinstance(yes, bool):
+        raise FieldError("yes", "True or False", yes)
     if n > MAX_SWEEP:
         _too_big(n)
     if n > MAX_JOBS and not yes:
@@ -167,6 +170,13 @@ class Sweep:
             out.append(result(job, left))
         return out
 
+    def metrics(self, metrics: str | Iterable[str] | None = None, *, x: str | None = None,
+                rank: int | str | None = 0, as_frame: bool = False) -> Any:
+        """Every job's metric rows (see ``Job.metrics``), with its grid values and ``job`` (id) as columns."""
+        from skyexec_nb.engine.metrics.series import sweep_metrics
+
+        return sweep_metrics(self.jobs, self.values, metrics, x=x, rank=rank, as_frame=as_frame)
+
     def __len__(self) -> int:
         return len(self.jobs)
 
@@ -256,7 +266,7 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
         for k in filter(is_secret_name, shown):  # "******** 3fa1c2": as in the job's name, never the value
             shown[k] = f"{MASK} {secret_tag(values[k])}"
         return {"sweep": {"id": group, "index": i, "size": len(combos), "values": shown,
-                          "max_parallel": max_parallel}}
+                          "max_parallel": max_parallel, "name": base}}
 
     def job_env(values: Mapping[str, Any]) -> dict[str, str]:
         return {**(env or {}), **{k: str(v) for k, v in values.items()}, **genv}

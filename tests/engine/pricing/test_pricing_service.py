@@ -99,7 +99,7 @@ def test_bad_field_is_one_line_price_unknown() -> None:
 
 
 def test_no_catalog_answers_at_once_without_a_worker(isolated_home: Path) -> None:
-    svc = PriceService(debounce=0.01)
+    svc = PriceService(debounce=0.01, fetch=False)  # catalogs fetched: see test_catalog_fetch.py
     rec = Recorder()
     svc.request(cfg(), rec)
     answer = rec.wait(timeout=2)
