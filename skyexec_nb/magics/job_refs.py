@@ -167,3 +167,110 @@ def pull_now(job: Job, names: list[str], user_ns: MutableMapping[str, Any]) -> N
         print(f"Nothing pulled: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return
     user_ns.update({name: values[name] for name in names if name in values})
+
+
+# -- work launched elsewhere (a SkyPilot API server's clusters and jobs) ------------------------------
+
+EXTERNAL_FORMS = "CLUSTER:JOB_ID (a job on a cluster) or jobs:ID (a managed job), see %skyjobs --all"
+#: Seconds a magic waits for the SkyPilot API server before saying it did not answer.
+SERVER_WAIT = 60.0
+
+
+def is_external_ref(ref: str) -> bool:
+    """True for ``CLUSTER:JOB_ID`` / ``jobs:ID`` (work the API server knows), not a recorded job's id or name."""
+    from skyexec_nb.engine.skyapi.external_rows import parse_ref
+
+    try:
+        parse_ref(ref)
+    except ValueError:
+        return False
+    return True
+
+
+def _in_thread(work: Any, timeout: float) -> Any:
+    """``work()`` in a daemon thread, waited for at most ``timeout`` s (Ctrl-C stops the wait)."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="skyexec-magic-wait", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise UsageError(f"The SkyPilot API server did not answer within {timeout:.0f}s; try again "
+                         "(sky api info says whether it is there)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def attach_external(ref: str, timeout: float = SERVER_WAIT) -> Job:
+    """The Job following ``ref`` (recorded before, or asked of SkyPilot now and recorded as attached).
+
+    Raises:
+        UsageError: one line: not such a reference, no such cluster or job, the API server not
+            reachable or not logged in. Nothing is recorded then.
+    """
+    from skyexec_nb.engine.api import get_job
+    from skyexec_nb.engine.backends.attached import attach, find_attached, lookup
+    from skyexec_nb.engine.skyapi.external_rows import ServerProblem, parse_ref, ref_text
+
+    try:
+        ref = ref_text(*parse_ref(ref))
+    except ValueError:
+        raise UsageError(f"Invalid JOB: {EXTERNAL_FORMS}. Found: {ref!r}") from None
+    known = find_attached(ref)
+    if known is not None:  # followed before (this kernel or an earlier one): no need to ask
+        return get_job(known)
+    try:
+        row = lookup(ref, timeout=timeout)
+    except (LookupError, ServerProblem, TimeoutError) as exc:
+        raise UsageError(" ".join(str(exc).split())) from None
+    return get_job(attach(ref, row).id)
+
+
+def cluster_details(name: str, timeout: float = SERVER_WAIT) -> str:
+    """A cluster's facts as SkyPilot reports them: owner, status, resources, autostop, endpoints, jobs.
+
+    Raises:
+        UsageError: one line: no such cluster, or the API server could not be asked.
+    """
+    from skyexec_nb.engine.skyapi.external import cluster_facts
+    from skyexec_nb.engine.skyapi.external_rows import ServerProblem
+
+    try:
+        facts = _in_thread(lambda: cluster_facts(name), timeout)
+    except (LookupError, ServerProblem) as exc:
+        raise UsageError(" ".join(str(exc).split())) from None
+    row = facts["row"]
+    d = row.details
+    autostop = d.get("autostop")
+    autostop_text = ("off" if autostop in (None, -1) else
+                     f"after {autostop} idle minutes, then {'tear down' if d.get('to_down') else 'stop'}")
+    lines = [f"Cluster {row.name}: {row.status}",
+             f"  owner      {row.user}{' (you)' if row.mine else ''}",
+             f"  resources  {d.get('resources_full') or row.resources}",
+             f"  nodes      {d.get('nodes') or '-'}",
+             f"  where      {'/'.join(str(v) for v in (d.get('cloud'), d.get('region')) if v) or '-'}",
+             f"  launched   {_when(row.started)}",
+             f"  autostop   {autostop_text}"]
+    if row.cost is not None:
+        lines.append(f"  cost       ${row.cost:,.2f}")
+    if facts["endpoints"]:
+        lines += [f"  endpoint   {port}: {url}" for port, url in sorted(facts["endpoints"].items())]
+    else:
+        lines.append(f"  endpoints  none ({facts['endpoints_error'] or 'no ports opened'})")
+    if facts["jobs"] is not None:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(facts["jobs"].items())) or "none"
+        lines.append(f"  jobs       {counts} (%skylogs {row.name}:JOB_ID to watch one)")
+    else:
+        lines.append(f"  jobs       unknown ({facts['jobs_error']})")
+    if d.get("last_use"):
+        lines.append(f"  last use   {d['last_use']}")
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import keyword
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,9 +260,48 @@ launch_args = _group("Launch", [
     argument("-w", "--wait", action="store_true",
              help="block until the job ends, streaming its log; Ctrl-C cancels the job"),
     argument("-o", "--out", default=None, metavar="VAR", help="store the Job (with --dryrun/--yaml: the Plan) in the variable VAR"),
+    argument("--metrics", default=None, metavar="NAMES",
+             help="metrics the launch panel charts and job.metrics() returns, e.g. loss,acc (default: all found)"),
+    argument("--x", dest="metrics_x", default=None, metavar="KEY",
+             help="x axis of the metrics: step, epoch, time or any key the job prints (default: inferred)"),
 ])
 
 job_ref_arg = argument("job", metavar="JOB", help="job id, job name (newest with that name) or -1 (last job)")
+
+
+# --------------------------------------------------------------------------- metrics to chart
+
+_METRIC_NAME = re.compile(r"[A-Za-z_][\w./-]{0,99}")
+
+
+def metrics_choice(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``{"keys": [...] or None, "x": key or None}`` from ``--metrics``/``--x`` (None when neither);
+    a bad name is a one-line UsageError, before anything is launched."""
+    text, x = getattr(args, "metrics", None), getattr(args, "metrics_x", None)
+    if text is None and x is None:
+        return None
+    keys = None
+    if text is not None:
+        keys = [k.strip() for k in text.split(",") if k.strip()]
+        if not keys or len(keys) > 50 or not all(_METRIC_NAME.fullmatch(k) for k in keys):
+            raise _invalid("--metrics", "comma-separated metric names (letters, digits, _ . / -), e.g. loss,acc", text)
+    if x is not None and not _METRIC_NAME.fullmatch(x):
+        raise _invalid("--x", "one key the job prints, e.g. step, epoch or time", x)
+    return {"keys": keys, "x": x}
+
+
+def record_metrics(launched: Any, choice: dict[str, Any] | None) -> None:
+    """Record ``choice`` in the launched job's (or each sweep job's) ``extra["metrics"]``."""
+    if not choice:
+        return
+    from skyexec_nb.engine.jobs.registry import get_registry
+    from skyexec_nb.engine.jobs.slots import one_transaction
+
+    jobs = [job for job in (getattr(launched, "jobs", None) or [launched]) if getattr(job, "id", None) is not None]
+    registry = get_registry()
+    with one_transaction(registry):
+        for job in jobs:
+            registry.update(job.id, metrics=choice)
 
 
 # --------------------------------------------------------------------------- options -> executor

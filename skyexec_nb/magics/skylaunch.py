@@ -24,7 +24,9 @@ from skyexec_nb.magics.options import (
     executor_from_args,
     job_ref_arg,
     launch_args,
+    metrics_choice,
     parse_line,
+    record_metrics,
     resource_args,
     task_args,
 )
@@ -169,6 +171,7 @@ class SkyLaunchMagics(Magics, Configurable):
         remote = remote_options(args)
         base = self._user_executor(args.executor) if args.executor else self._new_executor()
         executor = executor_from_args(args, base)
+        metrics = metrics_choice(args)
         try:
             executor.validate_all()
         except ValueError as exc:
@@ -179,6 +182,7 @@ class SkyLaunchMagics(Magics, Configurable):
                 self.shell.user_ns[args.out] = plan
             return None
         launched = self._launch(executor, cell, args, remote, background_pull=not args.wait)
+        record_metrics(launched, metrics)
         if args.out:
             self.shell.user_ns[args.out] = launched
         if not args.wait:
@@ -241,26 +245,42 @@ class SkyLaunchMagics(Magics, Configurable):
 
     @line_magic
     @magic_arguments()
+    @argument("--all", action="store_true", dest="all_work",
+              help="also everything the SkyPilot API server knows: every user's clusters, their jobs and "
+                   "managed jobs, wherever they were launched (loaded in the background)")
     def skyjobs(self, line: str) -> None:
-        """Show the live table of recorded jobs."""
-        parse_line(self.skyjobs, line)
+        """Show the live table of recorded jobs (with --all, then the SkyPilot API server's work)."""
+        args = parse_line(self.skyjobs, line)
         from skyexec_nb.views.jobs_table import JobsTable
 
         display(JobsTable())
+        if args.all_work:
+            from skyexec_nb.views.external_table import ExternalTable
+
+            display(ExternalTable())
 
     @line_magic
     @magic_arguments()
-    @job_ref_arg
+    @argument("job", metavar="JOB", help="job id, job name (newest with that name) or -1 (last job); or work "
+              f"launched elsewhere: {job_refs.EXTERNAL_FORMS}")
     @argument("-f", "--follow", action="store_true", help="keep printing new lines until the job ends")
     @argument("--tail", type=int, default=None, metavar="N",
               help="only the last N lines (default: SkyLaunchMagics.log_tail_lines)")
     def skylogs(self, line: str) -> None:
-        """Print a job's log (its last lines; with --follow, then new lines until it ends)."""
+        """Print a job's log (its last lines; with --follow, then new lines until it ends).
+
+        CLUSTER:JOB_ID or jobs:ID watches work launched elsewhere: recorded as an attached job, its
+        log followed from SkyPilot into a log file here; shown as a live panel (printed with --follow).
+        """
         args = parse_line(self.skylogs, line)
         tail = self.log_tail_lines if args.tail is None else args.tail
         if not 1 <= tail <= 1_000_000:
             raise UsageError(f"Invalid --tail: a number of lines in 1..1000000. Found: {tail!r}")
-        job = job_refs.resolve_job(args.job)
+        external = job_refs.is_external_ref(args.job)
+        job = job_refs.attach_external(args.job) if external else job_refs.resolve_job(args.job)
+        if external and not args.follow:
+            display(job)
+            return
         if not args.follow:
             job_refs.print_lines(job.tail(tail))
             return
@@ -271,16 +291,24 @@ class SkyLaunchMagics(Magics, Configurable):
 
     @line_magic
     @magic_arguments()
-    @argument("job", nargs="?", default=None, metavar="JOB", help=f"{job_refs.JOB_FORMS}; omit for all jobs")
+    @argument("job", nargs="?", default=None, metavar="JOB",
+              help=f"{job_refs.JOB_FORMS}, or a CLUSTER the SkyPilot API server knows; omit for all jobs")
     def skystatus(self, line: str) -> None:
-        """Print one job's details, or a compact table of all jobs."""
+        """Print one job's details, a cluster's (resources, endpoints, autostop), or a table of all jobs."""
         ref = parse_line(self.skystatus, line).job
         if ref is None:
             from skyexec_nb.engine.api import jobs
 
             print(job_refs.jobs_table(jobs()))
-        else:
-            print(job_refs.job_details(job_refs.resolve_job(ref)))
+            return
+        try:
+            job = job_refs.resolve_job(ref)
+        except UsageError:
+            if ref.strip().lstrip("-").isdigit() or not ref.strip():
+                raise
+            print(job_refs.cluster_details(ref.strip()))  # not a recorded job: a cluster
+            return
+        print(job_refs.job_details(job))
 
     @line_magic
     @magic_arguments()

@@ -1,4 +1,9 @@
-"""Link a local file through the Jupyter server's ``/files/`` route when the server can serve it."""
+"""Link a local file through the Jupyter server's ``/files/`` route when the server can serve it.
+
+When it cannot (the default state dir ``~/.skyexec_nb`` is usually outside the server's root),
+the log pane's Download and Open fetch the file through the kernel instead (see
+:mod:`skyexec_nb.views.log_pane`).
+"""
 from __future__ import annotations
 
 import html
@@ -48,5 +53,6 @@ def log_link_html(path: str | os.PathLike, roots: list[tuple[Path, str]] | None 
     shown = html.escape(os.fspath(path))
     url = files_url(path, roots)
     if url is None:
-        return f'Full log: <code class="skx-log-path">{shown}</code> (outside the Jupyter root: open it from a terminal)'
+        return (f'Full log: <code class="skx-log-path">{shown}</code> (outside the Jupyter root: the log pane\'s '
+                f'<b>Download</b> and <b>Open</b> fetch it through the kernel)')
     return f'Full log: <a class="skx-log-link" href="{html.escape(url)}" target="_blank" rel="noopener">{shown}</a>'

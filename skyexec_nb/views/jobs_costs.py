@@ -50,7 +50,10 @@ class JobCosts:
             answer = self._answers.get(key)
         if answer is None:
             self._want(key, config)
-            return "…", "looking up the hourly price", None
+            with self._lock:
+                answer = self._answers.get(key)  # a service may answer at once
+            if answer is None:
+                return "…", "looking up the hourly price", None
         price, reason = answer
         if price is None:
             return "?", f"cost unknown: {reason}", None

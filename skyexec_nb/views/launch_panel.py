@@ -30,13 +30,14 @@ from skyexec_nb.views.cost_line import COST_BACKENDS, CostLine
 from skyexec_nb.views.endpoint_links import EndpointLinks
 from skyexec_nb.views.files_link import log_link_html
 from skyexec_nb.views.log_pane import LogPane, LogTail
+from skyexec_nb.views.metric_chart import MetricChart
 from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.refresher import Refresher, get_refresher
 from skyexec_nb.views.static_repr import header_lines, job_facts, launch_record, pulled_types, stale_text
 from skyexec_nb.views.status_badge import StatusBadge, format_duration
 
 #: Backends whose jobs run on a cluster that "Tear down" can remove.
-CLUSTER_BACKENDS = frozenset({"skypilot", "jobs"})
+CLUSTER_BACKENDS = frozenset({"skypilot", "jobs", "attached"})
 STATUS_EVERY = 0.5  # seconds between header re-reads when the engine reported nothing
 
 
@@ -141,6 +142,7 @@ class LaunchPanel(RecordedView, widgets.VBox):
         self.log_pane = LogPane(LogTail(getattr(job, "log_path", None), tail_lines or get_settings().log_tail_lines))
         self.endpoints = EndpointLinks(job)
         self.cost = CostLine(job, price_service) if getattr(job, "backend", None) in COST_BACKENDS else None
+        self.chart = MetricChart.for_job(job)  # training curves read from the log (hidden until one is found)
 
         if getattr(job, "backend", None) not in CLUSTER_BACKENDS:
             self.down_button.layout.display = "none"
@@ -157,7 +159,8 @@ class LaunchPanel(RecordedView, widgets.VBox):
         buttons = widgets.HBox([self.cancel_button, self.confirm_cancel.no, self.down_button, self.confirm_down.no,
                                 self.refresh_button, self.log_button])
         facts_lines = [self.facts, self.endpoints, *([self.cost] if self.cost is not None else [])]
-        super().__init__([self.stale, header, buttons, *facts_lines, self.log_link, self.error_line, self.log_pane])
+        super().__init__([self.stale, header, buttons, *facts_lines, self.log_link, self.error_line, self.chart,
+                          self.log_pane])
         self.add_class("skx-launch")
         self.stale.set_text(stale_text(job.id), self.model_id)
         self._subscribe()
@@ -229,6 +232,7 @@ class LaunchPanel(RecordedView, widgets.VBox):
         facts = job_facts(self.job)
         cost = getattr(self.cost, "text", "") if self.cost is not None else ""
         text, body = launch_record(self.job, facts, cost=cost, pulled_types=self._pulled_types(facts))
+        text, body = "\n".join(filter(None, [text, self.chart.record_text()])), body + self.chart.record_html()
         return text, body, self.job.id
 
     def _pulled_types(self, facts: dict[str, Any]) -> dict[str, str] | None:
@@ -256,6 +260,7 @@ class LaunchPanel(RecordedView, widgets.VBox):
             terminal = self._status is not None and self._status.is_terminal
             self._update_facts_lines(terminal)
             changed = self.log_pane.update(final=terminal)
+            changed = self.chart.update(final=terminal) or changed
             self._quiet_ticks = self._quiet_ticks + 1 if terminal and not changed else 0
             finished = terminal and self._quiet_ticks >= 2
         if self._status != before or finished:

@@ -6,7 +6,9 @@ per :data:`MIN_INTERVAL`. A message carries at most :data:`BATCH_CHARS` characte
 a flood it says how many lines it skipped (the full log stays on disk) and sends the newest lines,
 so traffic is proportional to new output and bounded. The front end appends to its DOM (never
 replaces it, so a selection survives updates), keeps at most ``tail_lines`` lines and follows the
-bottom unless the reader scrolled up. The tail itself is not synced state: a newly attached front
+bottom unless the reader scrolled up (a ``column-reverse`` scroll box: its scroll origin is the
+bottom, and the browser's scroll anchoring holds a scrolled-up view; tests/e2e/test_browser_log_scroll.py).
+The tail itself is not synced state: a newly attached front
 end says ``hello`` and gets the current tail (``reset``). A short ``snapshot`` (synced, rare)
 is what a notebook saved with its widget state shows without a kernel.
 

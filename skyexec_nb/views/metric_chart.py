@@ -157,9 +157,11 @@ class MetricChart(anywidget.AnyWidget):
                 src.reader = reader_for(path)
             while src.reader.poll(max_bytes=TICK_BYTES, final=final) and final:
                 pass
-            grew = self._consume(src) or grew
-        if grew and not self._x_fixed and self.points_total < 500:
-            self._maybe_change_x()
+        if not self._x_fixed and self.points_total < 500:
+            self._maybe_change_x()  # decided on the first rows, before they are drawn
+        for src in self.sources:
+            if src.reader is not None:
+                grew = self._consume(src) or grew
         return grew
 
     def _consume(self, src: Source) -> bool:
@@ -242,7 +244,10 @@ class MetricChart(anywidget.AnyWidget):
                 with src.reader.lock:
                     inferred = infer_x(src.reader.rows)
                 if inferred != self.x_used:
-                    self._rebuild(inferred)
+                    if self.points_total or any(s.consumed for s in self.sources):
+                        self._rebuild(inferred)
+                    else:
+                        self.x_used = inferred
                 return
 
     def _rebuild(self, x: str) -> None:

@@ -120,8 +120,10 @@ class ResourcePicker(RecordedView, widgets.VBox):
                                         mask_secrets=False, show_title=False)
         self.advanced = widgets.ToggleButton(value=False, description="Advanced", icon="caret-right",
                                              tooltip="Region, disk, setup, autostop, env vars, file mounts…",
-                                             layout=widgets.Layout(width="auto", grid_column="1 / 2"))
+                                             layout=widgets.Layout(width="auto"))
         self.advanced.add_class("skx-advanced")
+        advanced_row = widgets.HBox([self.advanced], layout=widgets.Layout(grid_column="1 / -1", width="auto"))
+        advanced_row.add_class("skx-form-wide")  # spans both columns: the rows after it keep their columns
         self.advanced.observe(lambda _: self._show_advanced(), "value")
 
         self.price = PriceLine(price_service)
@@ -154,7 +156,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         cells: list[widgets.Widget] = []
         for label, field in rows:
             cells += self._row(label, field)
-        cells.append(self.advanced)
+        cells.append(advanced_row)
         for label, field in advanced:
             pair = self._row(label, field)
             for w in pair:
@@ -180,6 +182,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
                             "re-attach; %skyjobs shows the jobs launched from here.", self.model_id)
         self._show_name_placeholder()
         self._price_changed(ask=True)
+        self._gpu_check()
         self._validity_changed()
 
     @staticmethod

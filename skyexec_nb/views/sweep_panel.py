@@ -25,6 +25,7 @@ import ipywidgets as widgets
 from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
 from skyexec_nb.views.actions import run_action
 from skyexec_nb.views.launch_panel import LaunchPanel, elapsed_of, error_html, snapshot
+from skyexec_nb.views.metric_chart import MetricChart
 from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.refresher import Refresher, get_refresher
 from skyexec_nb.views.status_badge import format_duration
@@ -139,11 +140,12 @@ class SweepPanel(RecordedView, widgets.VBox):
         self.hint.add_class("skx-sweep-hint")
         self.error_line = widgets.HTML()
         self.detail_box = widgets.VBox(layout=widgets.Layout(width="auto", min_width="0"))
+        self.chart = MetricChart.for_sweep(sweep)  # members' curves + final/best table (hidden until a metric)
         header = widgets.HBox([self.title, self.cancel_button], layout=widgets.Layout(align_items="center", width="auto"))
         header.add_class("skx-wrap-row")
         self.stale = StaleNote("skx-sweep")
         super().__init__([theme_style(), self.stale, header, self.counts, self.grid, self.hint, self.error_line,
-                          self.detail_box], layout=widgets.Layout(width="100%", max_width="100%", overflow="hidden"))
+                          self.chart, self.detail_box], layout=widgets.Layout(width="100%", max_width="100%", overflow="hidden"))
         self.add_class("skx-sweep")
         self.stale.set_text("Live view not connected (kernel restarted or notebook reopened): run %skyjobs to "
                             "re-attach.", self.model_id)
@@ -234,9 +236,12 @@ class SweepPanel(RecordedView, widgets.VBox):
                 self.counts.value = text
             self._show_title()
             done = all(s is not None and s.is_terminal for s in states)
+            charted = self.chart.update(final=done)
             self.cancel_button.disabled = done or self._cancelling
         if changed:
             self.record_changed(force=True)
+        elif charted:
+            self.record_changed()
         return not done
 
     def _show_title(self) -> None:
@@ -255,6 +260,7 @@ class SweepPanel(RecordedView, widgets.VBox):
 
         texts = [cell_text(s, f) for s, f in zip(self._states, self._facts)]
         text, body = sweep_table_record(self.name, self.sweep, self._states, texts)
+        text, body = "\n".join(filter(None, [text, self.chart.record_text()])), body + self.chart.record_html()
         return text, body, None
 
     def sync_state(self) -> None:
@@ -328,6 +334,6 @@ class SweepPanel(RecordedView, widgets.VBox):
             self.detail.close()
         for child in [*self.cells, *self.row_headers, *self.column_headers, *self.key_headers, *self._other,
                       self.grid, self.hint, self.counts, self.cancel_button, self.error_line, self.title,
-                      self.detail_box]:
+                      self.detail_box, self.chart]:
             child.close()
         super().close()

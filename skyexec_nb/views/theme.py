@@ -42,7 +42,7 @@ CSS = f"""
 .skx-form-field > .widget-text, .skx-form-field > .widget-dropdown, .skx-form-field > .widget-combobox,
 .skx-form-field > .widget-textarea {{width:auto !important; max-width:100%; min-width:0}}
 .skx-form-field .widget-html-content {{white-space:normal; line-height:1.35}}
-.skx-form-wide {{grid-column:1 / -1}}
+.skx-form-wide {{grid-column:1 / -1 !important}}
 .skx-muted, .skx-muted .widget-html-content {{color:{MUTED}}}
 .skx-warn .widget-html-content {{white-space:normal; line-height:1.35}}
 .skx-warn-box {{border-left:3px solid {WARN}; background:var(--jp-warn-color3, rgba(245,124,0,.12));

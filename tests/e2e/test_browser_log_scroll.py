@@ -1,7 +1,7 @@
 """The launch panel's log pane in a real browser: it follows the log, and leaves a reader alone.
 
 Issue 4: the log pane "follows the log file as it grows, auto-scrolls unless the user scrolled
-up". A local job (``%%skylaunch``) prints a numbered line every ~50 ms for ~15 s, and the page
+up". A local job (``%%skylaunch``) prints a numbered line every ~50 ms for ~30 s, and the page
 is read as rendered (the ``.skx-log`` element is the scroll container):
 
 1. while the job runs, the pane sits at the bottom and the newest visible line keeps increasing;
@@ -22,7 +22,7 @@ ARTIFACTS = REPO / "test-artifacts"  # the conftest's page fixture creates it
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LINES = 300  # one every ~50 ms: ~15 s of output
+LINES = 600  # one every ~50 ms: ~30 s of output (enough for a slow start on a loaded machine)
 JOB_CELL = f"""\
 %%skylaunch --name log-scroll --out scroll_job
 for i in $(seq 1 {LINES}); do printf 'line %04d\\n' "$i"; sleep 0.05; done"""

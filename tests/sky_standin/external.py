@@ -119,3 +119,19 @@ def seed_many(clusters: int = 500, jobs_per_cluster: int = 20, managed: int = 20
                     age=30.0 + m, job_id=m + 1)
     with w.locked():
         (w.root() / "managed.counter").write_text(str(managed))
+
+
+def use_standin(monkeypatch: Any, tmp_path: Any, step: float = 0.2) -> None:
+    """Point skyexec_nb and the supervisors it starts at the stand-in (as ``tests/engine``'s ``standin``
+    fixture does), for test folders without that fixture."""
+    import os
+    from pathlib import Path
+
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    monkeypatch.syspath_prepend(tests_dir)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("SKYEXEC_NB_SKY_SDK", "sky_standin")
+    monkeypatch.setenv("SKY_STANDIN_DIR", str(Path(tmp_path) / "standin"))
+    monkeypatch.setenv("SKY_STANDIN_STEP", str(step))
+    monkeypatch.setenv("SKY_STANDIN_SCENARIO", "ok")
+    monkeypatch.setenv("SKYEXEC_NB_SKY_POLL", "0.1")

@@ -146,6 +146,7 @@ BACKEND_MODULES: dict[str, str] = {
     "jobs": "skyexec_nb.engine.backends.managed",
 }
 BACKEND_NAMES: tuple[str, ...] = tuple(BACKEND_MODULES)
+BACKEND_MODULES["attached"] = "skyexec_nb.engine.backends.attached"  # watches work launched elsewhere: not launchable
 
 
 def check_backend_name(name: str) -> str:

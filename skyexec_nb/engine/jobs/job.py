@@ -35,10 +35,11 @@ class Job:
         LookupError: no such job.
     """
 
-    def __init__(self, job_id: int, registry: Registry | None = None) -> None:
+    def __init__(self, job_id: int, registry: Registry | None = None, *, row: dict[str, Any] | None = None) -> None:
         self._registry = registry or get_registry()
-        _refresh(self._registry)
-        row = self._registry.get(int(job_id))
+        if row is None:  # ``row``: the fields just written (a batch launch), so no read is needed
+            _refresh(self._registry)
+            row = self._registry.get(int(job_id))
         if row is None:
             raise LookupError(f"No job {job_id} in {self._registry.path}")
         self.id: int = row["id"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +17,7 @@ from skyexec_nb.engine.jobs.job import Job
 from skyexec_nb.engine.jobs.plan import Plan
 from skyexec_nb.engine.jobs.registry import get_registry
 from skyexec_nb.engine.jobs.settings import AUTO, get_settings
+from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.engine.skyapi.local_state import auto_backend
 from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.limits import MAX_NAME_LENGTH, is_int, is_number
@@ -32,7 +35,8 @@ _LEADING = frozenset({"do", "then", "else", "elif", "if", "while", "until", "!",
 _BORING = frozenset({"for", "select", "case", "done", "fi", "esac", "}", ")", "echo", "printf", "sleep", "cd", "export",
                      "set", "source", ".", "mkdir", "rm", "cp", "mv", "ls", "cat", "true", "false", "wait", "pip",
                      "pip3", "conda", "module", "ulimit", "trap", "shift", "test", "[", "[[", "pwd", "date", "exit",
-                     "return", "local", "declare", "unset", "touch", "tee", "nvidia-smi", "hostname", "which"})
+                     "return", "local", "declare", "unset", "touch", "tee", "nvidia-smi", "hostname", "which",
+                     ":"})
 #: Programs whose script (or ``-m`` module) names the job better than the program itself.
 _RUNNERS = frozenset({"python", "python3", "bash", "sh", "zsh", "node", "rscript", "julia", "torchrun", "accelerate",
                       "deepspeed", "ipython", "papermill", "perl", "ruby", "uv", "poetry", "pipenv", "srun",
@@ -200,41 +204,128 @@ def launch(
             it and what is allowed (nothing recorded or started).
         RegistryError: the job registry cannot be written (one line naming the file).
     """
-    env = _check_arguments(executor, env, dryrun)
-    cmd = _check_command(command)
-    backend = backend or get_settings().default_backend
-    if backend == AUTO:
-        backend = auto_backend()
-    backend = check_backend_name(backend)
-    name = _check_name(default_name(cmd) if name is None or name == "" else name)
-    config = executor.to_config(name, cmd=cmd, env_vars=env)
-    options = _launch_options(executor)
-    impl = get_backend(backend)
-    impl.precheck(config, options)
+    prepared = _Prepared(executor, command, name, backend, env, dryrun)
     if dryrun:
-        return Plan(name=name, backend=backend, cluster=options["cluster_name"] or "skx-<id>",
-                    config=config, launch_options=options)
-    state = get_settings().state_path
-
-    def derive(job_id: int) -> dict[str, Any]:
-        cluster = options["cluster_name"] or f"skx-{job_id}"
-        job_dir = state / "jobs" / str(job_id)
-        return {"cluster": cluster, "app_id": app_id(cluster, name, job_id),
-                "job_dir": str(job_dir), "log_path": str(job_dir / "run.log")}
-
+        return prepared.plan()
     registry = get_registry()
-    config, secret_values = secrets.split(config)  # the registry keeps '********'; values go to a 0600 file
-    if secret_values:
-        options = {**options, secrets.NAMES_OPTION: sorted(secret_values)}
-    # claim_dir: the id's directory is made with the row, and an id whose directory exists (a lost
-    # registry's job) is never given out: one job, one directory, one log, forever.
-    job_id = registry.insert(derive, claim_dir=True, name=name, backend=backend, status=impl.initial_status,
-                             config=config, launch_options=options, exit_codes={}, node_pgids=[])
-    secrets.write(state / "jobs" / str(job_id), secret_values)
+    job_id = prepared.record(registry)
     from skyexec_nb.engine.jobs.monitor import get_monitor
 
     get_monitor().spawn(job_id, registry)
     return job_class(job_id, registry)
+
+
+def launch_many(executor: Any, command: str | Sequence[str], items: Sequence[tuple[str, Mapping[str, str],
+                Mapping[str, Any]]], *, backend: str | None = None, start: int | None = None,
+                job_class: type[Job] = Job) -> list[Job]:
+    """Launch one job per ``(name, env, extra)`` item, all on ``executor`` running ``command``.
+
+    The executor and command are checked and turned into a task once; each job gets its own name,
+    envs (added to the task's) and ``extra`` facts. Every row is written in one transaction (all
+    or none), and only the first ``start`` jobs (all when None) get a supervisor now: the rest
+    are recorded PENDING for a group's supervisors to take (see :mod:`.slots`).
+
+    Raises:
+        FieldError / RegistryError: as :func:`launch`; nothing is recorded then.
+    """
+    if not items:
+        return []
+    first_name, first_env, _ = items[0]
+    prepared = _Prepared(executor, command, first_name, backend, dict(first_env), False)
+    registry = get_registry()
+    from skyexec_nb.engine.jobs.monitor import get_monitor, launcher_stamp
+    from skyexec_nb.engine.jobs.slots import one_transaction
+
+    stamp = launcher_stamp()
+    handles: list[Job] = []
+    rows: list[dict[str, Any]] = []
+    try:
+        with get_monitor().held(), one_transaction(registry):
+            for i, (name, env, extra) in enumerate(items):
+                queued = start is not None and i >= start
+                row = prepared.record(registry, name=_check_name(name), env=_check_arguments(executor, env, False),
+                                      extra={**extra, "launcher": stamp}, queued=queued)
+                rows.append(row)
+            get_monitor().spawn_many([r["id"] for r in rows[:start]], registry)
+    except BaseException:
+        for row in rows:
+            shutil.rmtree(row["job_dir"], ignore_errors=True)
+        raise
+    for row in rows:
+        handles.append(job_class(row["id"], registry, row=row))
+    return handles
+
+
+class _Prepared:
+    """A launch checked and turned into a task once; :meth:`record` writes one job of it."""
+
+    def __init__(self, executor: Any, command: Any, name: Any, backend: str | None, env: Any, dryrun: Any) -> None:
+        env = _check_arguments(executor, env, dryrun)
+        self.cmd = _check_command(command)
+        backend = backend or get_settings().default_backend
+        if backend == AUTO:
+            backend = auto_backend()
+        self.backend = check_backend_name(backend)
+        self.name = _check_name(default_name(self.cmd) if name is None or name == "" else name)
+        self.config = executor.to_config(self.name, cmd=self.cmd, env_vars=env)
+        self.base_envs = {k: x for k, x in (self.config.get("envs") or {}).items() if k not in (env or {})}
+        self.options = _launch_options(executor)
+        self.impl = get_backend(self.backend)
+        self.impl.precheck(self.config, self.options)
+        self.state = get_settings().state_path
+
+    def plan(self) -> Plan:
+        """What would run, where (a dry run): nothing recorded or started."""
+        return Plan(name=self.name, backend=self.backend, cluster=self.options["cluster_name"] or "skx-<id>",
+                    config=self.config, launch_options=self.options)
+
+    def record(self, registry: Any, *, name: str | None = None, env: Mapping[str, str] | None = None,
+               extra: Mapping[str, Any] | None = None, queued: bool = False) -> Any:
+        """Write one job's row (and its secrets file); returns its id, or with ``name`` given (a
+        job of a batch) the row's fields a ``Job`` handle is made from."""
+        config = self.config
+        job_name = name or self.name
+        if name is not None:
+            config = {**config, "name": job_name}
+            envs = {**self.base_envs, **(env or {})}
+            config.pop("envs", None)
+            if envs:  # same place as to_config puts them
+                config = _with_envs(config, envs)
+        options = self.options
+        config, secret_values = secrets.split(config)  # the registry keeps '********'; values go to a 0600 file
+        if secret_values:
+            options = {**options, secrets.NAMES_OPTION: sorted(secret_values)}
+        jobs_root, cluster_name = os.path.join(self.state, "jobs"), options["cluster_name"]
+
+        def derive(job_id: int) -> dict[str, Any]:
+            cluster = cluster_name or f"skx-{job_id}"
+            job_dir = os.path.join(jobs_root, str(job_id))
+            return {"cluster": cluster, "app_id": app_id(cluster, job_name, job_id),
+                    "job_dir": job_dir, "log_path": os.path.join(job_dir, "run.log")}
+
+        # claim_dir: the id's directory is made with the row, and an id whose directory exists (a lost
+        # registry's job) is never given out: one job, one directory, one log, forever.
+        status = JobStatus.PENDING if queued else self.impl.initial_status
+        fields = dict(name=job_name, backend=self.backend, status=status, config=config, created=time.time(),
+                      launch_options=options, exit_codes={}, node_pgids=[], extra=dict(extra or {}))
+        job_id = registry.insert(derive, claim_dir=True, **fields)
+        if secret_values:
+            secrets.write(os.path.join(jobs_root, str(job_id)), secret_values)
+        if name is None:
+            return job_id
+        return {**fields, **derive(job_id), "id": job_id}
+
+
+def _with_envs(config: dict[str, Any], envs: dict[str, str]) -> dict[str, Any]:
+    """``config`` with ``envs`` right after ``run`` (or ``setup``/``name``), as to_config orders it."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        out[key] = value
+        if key == "run" or (key == "name" and "run" not in config and "setup" not in config) or \
+                (key == "setup" and "run" not in config):
+            out["envs"] = envs
+    out.setdefault("envs", envs)
+    return out
 
 
 def jobs(job_class: type[Job] = Job) -> list[Job]:

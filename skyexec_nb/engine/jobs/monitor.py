@@ -77,7 +77,7 @@ class Monitor:
         """Record this process as the job's launcher, then queue the start of its supervisor
         (done by the thread, soon). Should this process die first, another adopts the job."""
         registry = registry or get_registry()
-        launcher = json.dumps(_launcher_stamp())
+        launcher = json.dumps(launcher_stamp())
         registry._run(lambda conn: conn.execute(
             "UPDATE jobs SET extra = json_set(COALESCE(NULLIF(extra, ''), '{}'), '$.launcher', json(?))"
             " WHERE id = ?", (launcher, int(job_id))), "write")
@@ -236,7 +236,7 @@ class Monitor:
 _launcher: list = []
 
 
-def _launcher_stamp() -> list:
+def launcher_stamp() -> list:
     """This process's ``[pid, start time]`` (computed once per process)."""
     if not _launcher or _launcher[0][0] != os.getpid():
         _launcher[:] = [stamp()]

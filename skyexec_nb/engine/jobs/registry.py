@@ -204,11 +204,13 @@ class Registry:
 
     def _claim_dir(self, job_id: int) -> Path:
         job_dir = self.jobs_dir / str(job_id)
-        self.jobs_dir.mkdir(parents=True, exist_ok=True)
         try:
-            job_dir.mkdir()  # atomic: exactly one job ever gets it
+            os.mkdir(job_dir)  # atomic: exactly one job ever gets it
         except FileExistsError:
             raise _Taken(job_dir) from None
+        except FileNotFoundError:  # the first job of a state dir (or jobs/ removed): make it, once
+            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+            return self._claim_dir(job_id)
         return job_dir
 
     def get(self, job_id: int) -> dict[str, Any] | None:

@@ -43,9 +43,7 @@ _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|NaN|NAN|i
 PAIR = re.compile(r"(?<![\w.\-/])([A-Za-z_][\w.\-/]*)['\"]?\s*[=:]\s*(" + _NUM + r")(?=[\s,;\]})|%'\"]|$)")
 #: ``key=value`` pairs, or (groups 3-4) a step word and its integer (``step 120``, ``Iter 5``).
 PAIR_OR_WORD = re.compile(PAIR.pattern + r"|(?<![\w.])(step|global_step|iteration|iter|epoch|batch|Step|Iteration|Iter|Epoch|Batch)"
-                          r"\s+(\d+)(?![\w.:])")
-WORD_INT = re.compile(r"(?<![\w.])(step|global_step|iteration|iter|epoch|batch)\s+(\d+)(?:\s*/\s*(\d+))?(?![\w.])",
-                      re.IGNORECASE)
+                          r"\s+(\d+)(?![\w.])")
 KERAS_EPOCH = re.compile(r"^\s*Epoch\s+(\d+)\s*/\s*\d+\s*$")
 LIGHTNING_EPOCH = re.compile(r"Epoch\s+(\d+)\s*:")
 TQDM_PROGRESS = re.compile(r"\|\s*(\d+)/(\d+)\s*\[")

@@ -222,7 +222,7 @@ def price_config(config: Mapping[str, Any], fetch_options: Optional[Mapping[str,
     out: pricing.PriceResult = []
     with _LOCK, no_catalog_download():
         if _FETCHER is not None:
-            _FETCHER.take_refreshed()
+            fetch.forget_loaded(_FETCHER.take_refreshed())
         for cand in cands:
             out += price_candidate(cand, num_nodes, available, fetches)
     if fetches and any(isinstance(r, PriceRow) for r in out):
@@ -242,7 +242,13 @@ def _serve_one(req: Mapping[str, Any]) -> dict[str, Any]:
         if op == "plan":
             from skyexec_nb.engine.pricing.planning import optimizer_plan
 
-            return {"result": optimizer_plan(req["config"], enabled_clouds=req.get("enabled_clouds")).as_dict()}
+            if req.get("fetch"):  # the optimizer reads the enabled clouds' catalogs: fetch what SkyPilot would
+                shared_fetcher().start(req.get("enabled_clouds") or enabled_clouds() or pricing.catalog_clouds()
+                                       or fetch.FIRST_FETCH_CLOUDS, **req["fetch"])
+            plan = optimizer_plan(req["config"], enabled_clouds=req.get("enabled_clouds")).as_dict()
+            if not plan["ok"] and _FETCHER is not None and _FETCHER.fetching():
+                plan["message"] += " (SkyPilot's catalogs are being fetched: try Plan again in a moment.)"
+            return {"result": plan}
         if op == "ping":
             return {"result": "pong"}
         return {"error": f"unknown op {op!r}"}

@@ -124,7 +124,8 @@ class PriceService:
                 result = optimizer_plan(executor_or_config)
             else:
                 config = pricing.task_config(executor_or_config)
-                result = PlanResult.from_dict(self._worker.call("plan", {"config": config}, self.timeout))
+                result = PlanResult.from_dict(self._worker.call("plan", {"config": config, "fetch": self._fetch_options()},
+                                                                 self.timeout))
         except TimeoutError:
             assert self._worker is not None
             self._worker.stop()

@@ -288,21 +288,17 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
         launch_one = lambda i: launch_bundle(  # noqa: E731
             executor, bundles[i], name=job_name(base, combos[i]), backend=backend, env=job_env(combos[i]),
             extra=extra(i, combos[i]))
-    else:
-        from skyexec_nb.engine.jobs.launcher import launch
-        from skyexec_nb.engine.jobs.registry import get_registry
-
-        bundles = []
-
-        def launch_one(i: int) -> Any:
-            job = launch(executor, command, name=job_name(base, combos[i]), backend=backend,
-                         env=job_env(combos[i]))
-            get_registry().update(job.id, **extra(i, combos[i]))
-            return job
-
     if backend is None:  # resolved once ("auto" looks at SkyPilot's state), not per job
         from skyexec_nb.engine.jobs.settings import get_settings
 
         backend = get_settings().default_backend
-    jobs = _launch_together(len(combos), launch_one, max_parallel, bundles)
+    if python:
+        jobs = _launch_together(len(combos), launch_one, max_parallel, bundles)
+    else:  # one task built once, every row in one transaction, supervisors for the first max_parallel
+        from skyexec_nb.engine.jobs.launcher import launch_many
+        from skyexec_nb.engine.remote.python_jobs import Job
+
+        jobs = launch_many(executor, command, [(job_name(base, values), job_env(values), extra(i, values))
+                                               for i, values in enumerate(combos)],
+                           backend=backend, start=max_parallel, job_class=Job)
     return Sweep(group, jobs, combos, max_parallel)
