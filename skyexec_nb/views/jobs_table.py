@@ -44,7 +44,7 @@ __all__ = ["COLUMNS", "JobRow", "JobsTable", "SweepRow", "group_rows", "STATE_FI
 
 #: Name and Resources share the free width; the others are as wide as their content needs
 #: ("CANCELLING", "05-12 14:03", "1:02:03", three icon buttons), so the table fits ~600 px.
-_WIDTHS = ("minmax(6em,2fr)", "minmax(6.5em,1fr)", "minmax(5em,1.6fr)", "minmax(4em,0.8fr)", "max-content",
+_WIDTHS = ("minmax(5em,2fr)", "minmax(min-content,1fr)", "minmax(4.5em,1.6fr)", "max-content", "max-content",
            "max-content", "max-content", "max-content")
 ALL, ACTIVE = "all", "active"
 #: The state filter's choices: (label, value).
@@ -124,7 +124,7 @@ class JobsTable(RecordedView, widgets.VBox):
         self._detail_key: tuple[str, Any] | None = None
         self._last_read = 0.0
         self.reads = 0  # registry reads so far (tests check the ~1/s budget)
-        self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns=" ".join(_WIDTHS), grid_gap="3px 8px",
+        self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns=" ".join(_WIDTHS), grid_gap="3px 6px",
                                                           align_items="center", width="100%"))
         self.grid.add_class("skx-grid-table")
         self.header = [cell("skx-jobs-header") for _ in COLUMNS]

@@ -239,7 +239,9 @@ function render({ model, el }) {
       const u = a[active.col], v = b[active.col];
       if (u === null || u === undefined) return 1;
       if (v === null || v === undefined) return -1;
-      return (typeof u === "number" && typeof v === "number" ? u - v : String(u).localeCompare(String(v), undefined, { numeric: true })) * active.dir;
+      const nu = Number(u), nv = Number(v); // grid values typed as text ("3e-4") sort as numbers
+      const numeric = u !== "" && v !== "" && isFinite(nu) && isFinite(nv);
+      return (numeric ? nu - nv : String(u).localeCompare(String(v), undefined, { numeric: true })) * active.dir;
     });
     const t = html("table", "skx-mc-table", tableBox);
     const head = html("tr", "", html("thead", "", t));

@@ -22,7 +22,7 @@ def badge_html(status: JobStatus | str | None) -> str:
     label = html.escape(str(status) if status is not None else "UNKNOWN")
     return (
         f'<span class="skx-status-pill" style="background:{colour};color:{fg};border-radius:4px;'
-        f'padding:1px 6px;font-size:0.85em;font-weight:600">{label}</span>'
+        f'padding:1px 6px;font-size:0.85em;font-weight:600;white-space:nowrap">{label}</span>'
     )
 
 

@@ -158,7 +158,7 @@ class SweepPanel(RecordedView, widgets.VBox):
         if axes is not None:
             first, second = list(values[0])
             rows, cols = axes
-            corner = widgets.HTML(f'<span class="skx-muted">{html.escape(first)} ↓ · {html.escape(second)} →</span>',
+            corner = widgets.HTML(f'<span class="skx-muted">{html.escape(second)} →<br>{html.escape(first)} ↓</span>',
                                   layout=widgets.Layout(width="auto", min_width="0"))
             corner.add_class("skx-sweep-corner")
             corner.add_class("skx-th")

@@ -57,7 +57,11 @@ CSS = f"""
 .skx-grid-table {{width:100%; min-width:0}}
 .skx-grid-table > * {{min-width:0}}
 .skx-grid-table .widget-html-content {{white-space:normal; overflow-wrap:anywhere; line-height:1.3}}
-.skx-th .widget-html-content {{font-weight:600; color:{MUTED}}}
+.skx-th .widget-html-content {{font-weight:600; color:{MUTED}; white-space:nowrap !important; overflow-wrap:normal !important}}
+.skx-jobs-started .widget-html-content, .skx-jobs-duration .widget-html-content, .skx-jobs-exit .widget-html-content,
+.skx-jobs-cost .widget-html-content {{white-space:nowrap !important; overflow-wrap:normal !important}}
+.skx-jobs .skx-grid-table {{font-size:0.95em}}
+.skx-jobs .skx-grid-table .widget-button {{padding:0 5px; min-width:0}}
 .skx-grid-table .widget-html {{margin:0; min-height:0; height:auto}}
 .skx-grid-table .widget-button {{margin:0}}
 .skx-nowrap {{white-space:nowrap}}

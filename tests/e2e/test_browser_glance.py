@@ -59,10 +59,15 @@ OVERFLOWS = """root => {
   return bad.slice(0, 5);
 }"""
 
-#: Labels whose text does not fit their box (cut off / ellipsis).
-CUT_LABELS = """root => [...root.querySelectorAll('.skx-form-label, .skx-form-label .widget-html-content, .skx-th')]
+#: Labels and table cells whose text does not fit their box (cut off, ellipsis, spilling into the next cell).
+CUT_LABELS = """root => [...root.querySelectorAll('.skx-form-label, .skx-form-label .widget-html-content, .skx-th, '
+                                        + '.skx-grid-table > *, .skx-grid-table > * .widget-html-content')]
   .filter(el => el.offsetParent !== null && (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1))
-  .map(el => el.textContent.trim())"""
+  .map(el => el.textContent.trim().slice(0, 40))"""
+
+#: Short items that must stay on one line (a state, a count, a time, a header), split over two.
+SPLIT = """root => [...root.querySelectorAll('.skx-status-pill, .skx-sweep-count, .skx-jobs-started span, .skx-th b')]
+  .filter(el => el.offsetParent !== null && el.getClientRects().length > 1).map(el => el.textContent.trim())"""
 
 #: Text elements whose contrast with the colour behind them is below 4.5 (WCAG AA).
 LOW_CONTRAST = """(root, selector) => {
@@ -119,6 +124,8 @@ def test_views_at_a_glance_in_both_themes_and_widths(notebook) -> None:
                     problems.append(f"{where} {name}: wider than its container: {bad}")
                 if cut := root.evaluate(CUT_LABELS):
                     problems.append(f"{where} {name}: labels cut off: {cut}")
+                if split := root.evaluate(SPLIT):
+                    problems.append(f"{where} {name}: split over two lines: {split}")
                 if low := root.evaluate(LOW_CONTRAST, TEXT):
                     problems.append(f"{where} {name}: low contrast: {low}")
 

@@ -58,7 +58,10 @@ class PriceUnknown(SkyExecError):
         return self.kind == FETCHING
 
     def as_dict(self) -> dict[str, Any]:
-        return {"price_unknown": True, "reason": self.reason, "candidate": self.candidate, "kind": self.kind}
+        d: dict[str, Any] = {"price_unknown": True, "reason": self.reason, "candidate": self.candidate}
+        if self.kind:
+            d["kind"] = self.kind
+        return d
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, PriceUnknown) and other.reason == self.reason
