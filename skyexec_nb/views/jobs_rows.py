@@ -213,8 +213,8 @@ class SweepRow(_Row):
         size = max(int(info.get("size") or 0), len(members))
         nowrap = '<span style="white-space:nowrap">'  # wrap between the parts, never inside "6 jobs"
         name = sweep_name(members[0])
-        self.name.value = (f"<b>{html.escape(name)}</b> <small>{nowrap}sweep "
-                           f"{html.escape(str(self.sweep_id))}</span> · {nowrap}{size} jobs</span></small>")
+        self.name.value = (f'<b>{html.escape(name)}</b> <small title="sweep id {html.escape(str(self.sweep_id))}">'
+                           f"{nowrap}sweep</span> · {nowrap}{size} jobs</span></small>")
         self.status.value = counts_html(self.counts)
         starts = [r.get("started") or r.get("created") for r in members]
         start = min((s for s in starts if s), default=None)

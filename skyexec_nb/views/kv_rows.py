@@ -84,7 +84,8 @@ class KeyValueRows(widgets.VBox):
         self.on_validity = on_validity
         self._placeholders = (key_placeholder, value_placeholder)
         self.rows_box = widgets.VBox()
-        self.add_button = widgets.Button(description="Add", icon="plus", layout=widgets.Layout(width="auto"))
+        self.add_button = widgets.Button(description="Add", icon="plus",
+                                         layout=widgets.Layout(width="auto", align_self="flex-start"))
         self.add_button.add_class("skx-kv-add")
         self.add_button.on_click(lambda _: self.add_row())
         self.error_label = widgets.HTML()

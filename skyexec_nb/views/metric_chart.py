@@ -18,7 +18,6 @@ front end keeps at most ``front_max`` points per curve (halving them by min/max 
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 import threading
@@ -34,7 +33,6 @@ from skyexec_nb.engine.metrics.parse import X_KEYS
 from skyexec_nb.engine.metrics.reader import META_KEYS, MetricReader, infer_x, reader_for, x_candidates
 from skyexec_nb.engine.metrics.series import chosen
 from skyexec_nb.views.chart_data import Decimator, Point, final_and_best, flat, lower_is_better, short, thin
-from skyexec_nb.views.chart_svg import charts_html, colour, legend_html
 
 MIN_INTERVAL = 0.25  # seconds between two point messages (4 per second at most)
 POINTS_PER_MESSAGE = 240  # points (x, y pairs) in one append message at most, all curves together
@@ -369,50 +367,17 @@ class MetricChart(anywidget.AnyWidget):
 
     def record_html(self) -> str:
         """Static charts (inline SVG) and, for a sweep, the legend and the table ('' with no metric)."""
-        with self._lock:
-            if not self._names:
-                return ""
-            shown = [m for m in self.shown if m in self._names] or self._names[:DEFAULT_SHOWN]
-            if self.mode == "sweep":
-                return self._sweep_record(shown[0])
-            src = self.sources[0]
-            panels = [(m, [(m, colour(i), src.series[m].points())]) for i, m in enumerate(shown) if m in src.series]
-            return _section(charts_html(panels, self.x_used), self.note)
+        from skyexec_nb.views.metric_record import record_html
 
-    def _sweep_record(self, metric: str) -> str:
-        key = self.color_key
-        groups = _groups(self.sources, key)
-        series = [(src.label, colour(groups[str(src.values.get(key))]), src.series[metric].points())
-                  for src in self.sources if metric in src.series]
-        legend = legend_html([(v, colour(i)) for v, i in groups.items()], f"colour: {key}" if key else "")
-        rows = self.summary(metric)
-        cols = list(rows[0]) if rows else []
-        best_col = f"best {metric}"
-        lower = lower_is_better(metric)
-        ordered = sorted(rows, key=lambda r: (r[best_col] is None, (r[best_col] or 0) * (1 if lower else -1)))
-        head = "".join(f'<th style="text-align:left;padding:0 8px 0 0">{html.escape(c)}</th>' for c in cols)
-        body = "".join("<tr>" + "".join(f'<td style="text-align:left;padding:0 8px 0 0">{html.escape(_text(r[c]))}</td>'
-                                        for c in cols) + "</tr>" for r in ordered[:50])
-        table = (f'<table class="skx-record-metrics-table" style="font-size:12px"><tr>{head}</tr>{body}</table>'
-                 + (f"<i>… {len(rows) - 50} more jobs</i>" if len(rows) > 50 else ""))
-        return _section(charts_html([(metric, series)], self.x_used) + legend + table,
-                        f"{self.note} · sorted by {best_col}")
+        with self._lock:
+            return record_html(self)
 
     def record_text(self) -> str:
-        """One line per shown metric: last and best value (or '' with no metric)."""
+        """One line per shown metric (and member): last and best value ('' with no metric)."""
+        from skyexec_nb.views.metric_record import record_text
+
         with self._lock:
-            if not self._names:
-                return ""
-            shown = [m for m in self.shown if m in self._names] or self._names[:DEFAULT_SHOWN]
-            lines = [f"  Metrics (x: {self.x_used}):"]
-            for metric in shown:
-                for src in self.sources:
-                    if metric in src.series:
-                        last, best = final_and_best(src.series[metric].points(), metric)
-                        who = f" [{src.label}]" if self.mode == "sweep" else ""
-                        lines.append(f"    {metric}{who}: last {_text(last)}, best {_text(best)} "
-                                     f"({len(src.series[metric]):,} points)")
-            return "\n".join(lines)
+            return record_text(self)
 
     def close(self) -> None:
         """Forget the sources and close the widget."""
@@ -420,30 +385,10 @@ class MetricChart(anywidget.AnyWidget):
         super().close()
 
 
-def _groups(sources: list[Source], key: str) -> dict[str, int]:
-    groups: dict[str, int] = {}
-    for src in sources:
-        groups.setdefault(str(src.values.get(key)), len(groups))
-    return groups
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return short(value) if math.isfinite(value) else None
     return value if isinstance(value, (int, str)) or value is None else str(value)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _section(inner: str, note: str) -> str:
-    return (f'<div class="skx-record-metrics" style="margin-top:4px">{inner}'
-            f'<div style="opacity:.7;font-size:11px">{html.escape(note)}</div></div>')
 
 
 def _size(message: dict[str, Any]) -> int:

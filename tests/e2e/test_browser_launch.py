@@ -57,7 +57,11 @@ def test_pick_launch_watch_cancel_and_validate(notebook) -> None:
     notebook.wait_kernel("(executor.gpus, executor.use_spot)", "('A100', True)")
     # The price of 8 x A100 on spot, from the small offline catalog the conftest wrote (the
     # cheapest spot row: aws us-west-2 at $12.50/h); the price worker imports SkyPilot (seconds).
+    # The local backend bills nothing (it says so); the cloud backend shows the price.
+    expect(picker.locator(".skx-price-local")).to_contain_text("Runs here, on this machine")
+    picker.locator(".skx-backend select").select_option("skypilot")
     expect(picker.locator(".skx-price")).to_contain_text("$12.50/hr spot", timeout=90_000)
+    picker.locator(".skx-backend select").select_option("local")
 
     # Launch from the form: the job's panel appears under it and runs to SUCCEEDED.
     launch_button = picker.locator(".skx-launch-button")

@@ -110,7 +110,7 @@ def test_views_a_user_sees(notebook) -> None:
     expect(python.locator(".skx-log")).to_contain_text('File "<cell>", line 2')
     shot(python, "python_error_panel")
 
-    # The sweep panel: 6 cells (3 LR rows x 2 BS columns), counts, a caption naming the axes.
+    # The sweep panel: titled by its name; 6 cells under the grid's values (3 LR rows x 2 BS columns).
     sweep = notebook.cell_output(SWEEP).locator(".skx-sweep")
     cells = sweep.locator(".skx-sweep-cell")
     expect(cells).to_have_count(6)
@@ -119,14 +119,19 @@ def test_views_a_user_sees(notebook) -> None:
     expect(sweep.locator(".skx-sweep-counts")).to_contain_text("SUCCEEDED 5")
     expect(sweep.locator(".skx-sweep-counts")).to_contain_text("FAILED 1")
     expect(sweep.locator(".skx-sweep-cancel")).to_be_disabled()
-    expect(sweep.locator(".skx-sweep-axes")).to_contain_text("rows: LR = 1e-3, 3e-4, 1e-4 · columns: BS = 32, 64")
+    expect(sweep.locator(".skx-sweep-title")).to_contain_text("train")
+    assert [t.strip() for t in sweep.locator(".skx-sweep-rowhead").all_inner_texts()] == ["1e-3", "3e-4", "1e-4"]
+    assert [t.strip() for t in sweep.locator(".skx-sweep-colhead").all_inner_texts()] == ["32", "64"]
+    expect(cells.nth(5)).to_contain_text("FAILED")
+    expect(cells.nth(5)).to_contain_text("exit 1")
+    expect(cells.nth(0)).to_contain_text("exit 0")
     shot(sweep, "sweep_panel")
     cells.nth(5).click()  # the failed one: its launch panel opens below, the cell is outlined
     detail = sweep.locator(".skx-launch")
     expect(detail.locator(".skx-status")).to_contain_text("FAILED")
     expect(detail.locator(".skx-launch-title")).to_contain_text("train_LR-1e-4_BS-64")
     expect(detail.locator(".skx-log")).to_contain_text("training with LR=1e-4 BS=64")
-    expect(cells.nth(5)).to_have_css("border-top-width", "2px")
+    expect(cells.nth(5)).to_have_css("outline-width", "2px")
     shot(sweep, "sweep_panel_selected")
     cells.nth(5).click()
     expect(detail).to_have_count(0)
@@ -157,7 +162,7 @@ def test_views_a_user_sees(notebook) -> None:
     table.locator(".skx-jobs-expand").click()
     members = table.locator(".skx-jobs-member.skx-jobs-name")
     expect(members).to_have_count(6)
-    expect(table.locator(".skx-jobs-expand")).to_contain_text("Collapse")
+    expect(table.locator(".skx-jobs-expand")).to_have_attribute("title", re.compile("^Collapse"))
     expected = [f"LR={lr} BS={bs}" for lr in ("1e-3", "3e-4", "1e-4") for bs in (32, 64)]
     for i, text in enumerate(expected):
         expect(members.nth(i)).to_contain_text(text)

@@ -135,3 +135,13 @@ def use_standin(monkeypatch: Any, tmp_path: Any, step: float = 0.2) -> None:
     monkeypatch.setenv("SKY_STANDIN_STEP", str(step))
     monkeypatch.setenv("SKY_STANDIN_SCENARIO", "ok")
     monkeypatch.setenv("SKYEXEC_NB_SKY_POLL", "0.1")
+
+
+def finish(cluster: str | None, job_id: int, final: str = "SUCCEEDED") -> None:
+    """End a seeded job now (a cluster's job, or a managed job when ``cluster`` is None)."""
+    with w.locked():
+        record = w.load("clusters", cluster) if cluster else w.load("managed", job_id)
+        job = record["jobs"][str(job_id)] if cluster else record
+        at = (time.time() - job["start"]) / w.step()
+        job["timeline"].append([at, final, [f"✓ Job finished (status: {final})."]] + ([] if cluster else [0]))
+        w.save("clusters", cluster, record) if cluster else w.save("managed", job_id, record)

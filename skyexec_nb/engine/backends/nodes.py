@@ -1,6 +1,8 @@
 """Run a group of node processes, each in its own process group, logging with SkyPilot's prefixes.
 
-One selector loop reads every node's pipe (stdout and stderr merged), never a thread per node.
+One selector loop reads every node's pipe (stdout and stderr merged), never a thread per node. A
+single-node job's progress bars (lines redrawn with \\r) reach the log as they move; with several
+nodes a line is written whole, so no node's line lands inside another's.
 
 No orphans: the supervisor is a child subreaper (Linux), so a node's descendants that leave its
 process group or session (``setsid``, double-fork daemons, ``nohup ... &``) stay descendants of
@@ -45,6 +47,10 @@ class _Node:
     prefix: bytes
     partial: bytearray = field(default_factory=bytearray)
     open: bool = True
+    #: Write a line's progress as it comes (up to its last ``\r``): single-node jobs only, where
+    #: no other node's line can land in the middle of it.
+    live_cr: bool = False
+    mid_line: bool = False  # the log holds the start of this node's current line
     code: int | None = field(default=None)
 
 
@@ -82,6 +88,8 @@ def run_nodes(ctx: RunContext, script: Path, cwd: Path, specs: list[NodeSpec], g
     recorded in the registry (``node_pgids``) as soon as the nodes start.
     """
     nodes = [_start(spec, script, cwd) for spec in specs]
+    if len(nodes) == 1:
+        nodes[0].live_cr = True
     pgids = [n.proc.pid for n in nodes]
     token = specs[0].env.get(JOB_TOKEN_ENV) if specs else None
     reaped_at = time.monotonic()
@@ -140,9 +148,10 @@ def _start(spec: NodeSpec, script: Path, cwd: Path) -> _Node:
 def _read(node: _Node, selector: selectors.BaseSelector, out: bytearray) -> None:
     data = os.read(node.proc.stdout.fileno(), _READ)
     if not data:  # EOF: flush a last line without newline
-        if node.partial:
-            out += node.prefix + node.partial + b"\n"
+        if node.partial or node.mid_line:
+            out += (b"" if node.mid_line else node.prefix) + node.partial + b"\n"
             node.partial.clear()
+            node.mid_line = False
         selector.unregister(node.proc.stdout)
         node.proc.stdout.close()
         node.open = False
@@ -150,9 +159,15 @@ def _read(node: _Node, selector: selectors.BaseSelector, out: bytearray) -> None
     last = data.rfind(b"\n")
     if last < 0:  # no line end: only the new bytes are searched, the partial line grows in place
         node.partial += data
+        if node.live_cr and (node.mid_line or b"\r" in data):
+            # a progress bar redrawn in place: the log shows it move, not only its end
+            out += (b"" if node.mid_line else node.prefix) + node.partial
+            node.partial.clear()
+            node.mid_line = True
         return
-    out += node.prefix + node.partial
+    out += (b"" if node.mid_line else node.prefix) + node.partial
     node.partial.clear()
+    node.mid_line = False
     out += data[:last].replace(b"\n", b"\n" + node.prefix) + b"\n"
     node.partial += data[last + 1:]
 

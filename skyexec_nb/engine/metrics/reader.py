@@ -213,7 +213,7 @@ def select(rows: list[dict[str, float]], metrics: Iterable[str] | None = None, x
     """``(rows, x, metrics)``: rows with ``x`` and at least one of ``metrics``, of node ``rank``.
 
     ``rank``: 0 keeps the head node's rows (and those of a single-node job), ``"all"``/None every row.
-    Each row keeps only ``x``, ``line``, ``rank`` (when present) and the chosen metrics.
+    Each row keeps ``x``, the chosen metrics it has, ``line`` and ``rank`` (when present), in that order.
     """
     if rank not in (None, "all"):
         rows = [r for r in rows if r.get("rank", 0.0) == rank]
@@ -224,7 +224,8 @@ def select(rows: list[dict[str, float]], metrics: Iterable[str] | None = None, x
     for row in rows:
         if x not in row or wanted.isdisjoint(row):
             continue
-        kept = {k: v for k, v in row.items() if k in wanted or k == x or k in META_KEYS}
+        kept = {x: row[x], **{k: row[k] for k in names if k in row}}  # x first, then the metrics
+        kept.update((k, row[k]) for k in ("line", "rank") if k in row)
         out.append(kept)
     return out, x, names
 

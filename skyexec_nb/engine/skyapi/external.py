@@ -247,8 +247,15 @@ def cluster_facts(name: str, sky: Any = None) -> dict[str, Any]:
     found = [r for r in records if str(_get(r, "name")) == name]
     if not found:
         raise LookupError(f"No cluster {name!r} on the SkyPilot API server (see %skyjobs --all)")
-    facts: dict[str, Any] = {"row": cluster_row(found[0], me), "endpoints": {}, "endpoints_error": None,
-                             "jobs": None, "jobs_error": None}
+    row = cluster_row(found[0], me)
+    try:  # its cost so far, where SkyPilot reports it
+        report = [r for r in sky.get(sky.cost_report()) or [] if str(_get(r, "name")) == name]
+        if report:
+            row = dataclasses.replace(row, cost=_number(_get(report[0], "total_cost")),
+                                      duration=_number(_get(report[0], "duration")))
+    except Exception:  # noqa: BLE001 - a fact less
+        pass
+    facts: dict[str, Any] = {"row": row, "endpoints": {}, "endpoints_error": None, "jobs": None, "jobs_error": None}
     if facts["row"].status not in QUEUE_READABLE:
         facts["endpoints_error"] = facts["jobs_error"] = f"the cluster is {facts['row'].status}"
         return facts

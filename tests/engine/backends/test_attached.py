@@ -72,14 +72,16 @@ def test_a_managed_job_is_followed_to_its_end(team):
 
 
 def test_cancelling_my_job_cancels_it_on_skypilot(team):
-    ref = f"jobs:{team['live_managed']}"
-    job = attach(ref, lookup(ref))
-    wait_for(lambda: "managed line 1" in job.logs(), timeout=TIMEOUT)
+    import sky_standin
+    from sky_standin import external
+
+    managed_id = external.add_managed("mine-forever", external.running(2, tag="mine"), user=external.ME, age=0.0)
+    job = attach(f"jobs:{managed_id}", lookup(f"jobs:{managed_id}"))
+    wait_for(lambda: "mine line 2" in job.logs(), timeout=TIMEOUT)
     assert job.cancel()
     assert job.wait(TIMEOUT) == JobStatus.CANCELLED
-    import sky_standin
-
-    assert sky_standin._world.load("managed", team["live_managed"])["cancel_at"] is not None
+    assert sky_standin._world.load("managed", managed_id)["cancel_at"] is not None
+    assert "cancelling jobs:" in job.logs()
 
 
 def test_another_users_job_that_cannot_be_cancelled_is_one_line_and_goes_on(team):
@@ -97,11 +99,12 @@ def test_another_users_job_that_cannot_be_cancelled_is_one_line_and_goes_on(team
     assert job.status == JobStatus.RUNNING
 
 
-def test_api_server_going_down_mid_follow_pauses_then_resumes_without_losing_or_repeating(standin):
+def test_api_server_going_down_mid_follow_pauses_then_resumes_without_losing_or_repeating(standin, monkeypatch):
     import sky_standin
     from sky_standin import external
 
-    external.add_cluster("slow-c", [external.job(1, "long", external.running(30, end_step=32), age=0.0)])
+    monkeypatch.setenv("SKY_STANDIN_STEP", "0.5")  # a line every 0.5 s, for 50 s; ended by the test
+    external.add_cluster("slow-c", [external.job(1, "long", external.running(100), age=0.0)])
     job = attach("slow-c:1", lookup("slow-c:1"))
     wait_for(lambda: "remote line 3" in job.logs(), timeout=TIMEOUT)
     sky_standin._world.set_api_down(True)
@@ -110,9 +113,11 @@ def test_api_server_going_down_mid_follow_pauses_then_resumes_without_losing_or_
     assert job.status == JobStatus.RUNNING and "remote line 3" in job.logs()
     assert len(_lines(job, "lost the SkyPilot API server")) == 1
     sky_standin._world.set_api_down(False)
+    wait_for(lambda: "remote line 100" in job.logs(), timeout=TIMEOUT)
+    external.finish("slow-c", 1)
     assert job.wait(TIMEOUT) == JobStatus.SUCCEEDED
     assert job.error is None
-    assert _lines(job, "remote line") == [f"(task, pid=3001) remote line {i}" for i in range(1, 31)]
+    assert _lines(job, "remote line") == [f"(task, pid=3001) remote line {i}" for i in range(1, 101)]
 
 
 def test_bad_references_are_one_line_and_record_nothing(team):
