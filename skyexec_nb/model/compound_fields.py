@@ -76,18 +76,45 @@ def is_env_name(name: Any) -> bool:
     return isinstance(name, str) and _ENV_RE.fullmatch(name) is not None
 
 
-def parse_env_vars(value: Any, field: str = "env_vars") -> dict[str, str]:
-    """``{NAME: value}``: names as in the shell, values strings (numbers are converted)."""
+def parse_env_vars(value: Any, field: str = "env_vars", unset_ok: bool = False) -> dict[str, Any]:
+    """``{NAME: value}``: names as in the shell, values strings (numbers are converted).
+
+    With ``unset_ok`` a value may be None: SkyPilot's "set at launch" (``HF_TOKEN:`` in a task
+    YAML), which a launch must fill (``--env HF_TOKEN``) before anything runs.
+    """
     if value is None:
         return {}
     envs = _str_keyed_dict(value, field, "a dict {NAME: string value}")
     for name, val in envs.items():
         if not is_env_name(name):
             raise FieldError(field, "names of letters, digits and _, not starting with a digit", name)
+        if val is None and unset_ok:
+            continue
         if not (isinstance(val, str) or (is_number(val) and val == val and abs(val) != float("inf"))):
             raise FieldError(field, f"a string (or finite number) value for {name}", val)
         envs[name] = str(val)
     return envs
+
+
+def parse_task_env_vars(value: Any, field: str = "env_vars") -> dict[str, Any]:
+    """An executor's envs: values may be None ("set at launch")."""
+    return parse_env_vars(value, field, unset_ok=True)
+
+
+def parse_secrets(value: Any, field: str = "secrets") -> dict[str, Any] | None:
+    """SkyPilot's inline ``secrets:`` ``{NAME: value or None (set at launch)}``; empty means unset."""
+    return parse_env_vars(value, field, unset_ok=True) or None
+
+
+def parse_storage_mounts(value: Any, field: str = "storage_mounts") -> dict[str, dict[str, Any]] | None:
+    """NeMo-Run's ``storage_mounts``: ``{remote path: SkyPilot storage dict}`` (a file mount whose
+    source is a bucket spec: ``{source: s3://..., mode: MOUNT}`` or ``{name: ..., store: gcs}``)."""
+    allowed = "a dict {remote path: SkyPilot storage dict (source/name, store, mode)}"
+    mounts = _str_keyed_dict(value, field, allowed)
+    for spec in mounts.values():
+        if not isinstance(spec, dict) or not ({"source", "name"} & set(spec)):
+            raise FieldError(field, allowed, value)
+    return mounts or None
 
 
 def _exit_codes(value: Any) -> bool:

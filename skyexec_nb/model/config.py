@@ -64,6 +64,15 @@ def _accelerator_set(items: list[str], per_node: int | None) -> dict[str, int | 
     return out
 
 
+def _job_recovery(recovery: Any, retries: int) -> Any:
+    """``job_recovery`` with NeMo-Run's ``retries`` as ``max_restarts_on_errors`` (unless it sets it)."""
+    if not retries:
+        return recovery
+    if isinstance(recovery, str):
+        return {"strategy": recovery, "max_restarts_on_errors": retries}
+    return {**(recovery or {}), "max_restarts_on_errors": (recovery or {}).get("max_restarts_on_errors", retries)}
+
+
 def _autostop(idle: int | None, down: bool) -> dict[str, Any] | None:
     if idle is None and not down:
         return None
@@ -92,7 +101,7 @@ def resources_config(fields: Mapping[str, Any]) -> dict[str, Any]:
         "network_tier": fields.get("network_tier"),
         "ports": [str(p) for p in fields["ports"]] if fields.get("ports") else None,
         "image_id": f"docker:{fields['container_image']}" if fields.get("container_image") else None,
-        "job_recovery": fields.get("job_recovery"),
+        "job_recovery": _job_recovery(fields.get("job_recovery"), fields.get("retries") or 0),
         "autostop": _autostop(fields.get("idle_minutes_to_autostop"), bool(fields.get("autodown"))),
     }
     common.update({k: copy.deepcopy(x) for k, x in extras.items() if x is not None})
@@ -114,8 +123,15 @@ def task_config(fields: Mapping[str, Any], name: str, run: str | None, envs: Map
         config["run"] = run
     if envs:
         config["envs"] = dict(envs)
+    if fields.get("secrets"):
+        config["secrets"] = dict(fields["secrets"])
     config["num_nodes"] = fields.get("num_nodes", 1)
     mounts = copy.deepcopy(fields.get("file_mounts") or {})
+    for target, spec in (fields.get("storage_mounts") or {}).items():
+        if target in mounts:
+            raise FieldError("storage_mounts", f"a path file_mounts does not use ({target} is in both)",
+                             target)
+        mounts[target] = copy.deepcopy(spec)
     if job_dir is not None:
         mounts[REMOTE_RUN_DIR] = job_dir
     if mounts:

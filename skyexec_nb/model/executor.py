@@ -18,6 +18,7 @@ from skyexec_nb.model import app_ids, masking, view_registry, yaml_import
 from skyexec_nb.model import validation as v
 from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.macros import ExecutorMacros
+from skyexec_nb.model.sdk_calls import SdkMethods
 
 
 def _field(help: str, default_value: Any = None, required: bool = False) -> AnyTrait:
@@ -29,7 +30,7 @@ def _field(help: str, default_value: Any = None, required: bool = False) -> AnyT
 _LIST_HELP = " A list means ordered alternatives (zipped into SkyPilot any_of); 'none' unsets one."
 
 
-class SkyExecutor(HasTraits):
+class SkyExecutor(SdkMethods, HasTraits):
     """Where and on what a task runs, as SkyPilot resources.
 
     Example:
@@ -72,6 +73,10 @@ class SkyExecutor(HasTraits):
     env_vars = _field("Environment variables of the task {NAME: value}.", required=True)
     job_recovery = _field("Managed-job recovery: 'FAILOVER', 'EAGER_NEXT_REGION' or "
                           "{strategy, max_restarts_on_errors, recover_on_exit_codes}.")
+    secrets = _field("SkyPilot task secrets {NAME: value, or None to set at launch} (redacted by SkyPilot).")
+    storage_mounts = _field("NeMo-Run's {remote path: SkyPilot storage dict}, written as file_mounts.")
+    retries = _field("NeMo-Run's retries: restarts of a managed job on errors (job_recovery "
+                     "max_restarts_on_errors).", 0, required=True)
 
     def __init__(self, **fields: Any) -> None:
         unknown = sorted(set(fields) - set(v.FIELD_PARSERS))
@@ -119,7 +124,7 @@ class SkyExecutor(HasTraits):
 
     def fields_set(self) -> dict[str, Any]:
         """The fields that differ from their defaults, in declaration order (copies)."""
-        defaults = {"num_nodes": 1, "autodown": False, "retry_until_up": False, "env_vars": {}}
+        defaults = {"num_nodes": 1, "autodown": False, "retry_until_up": False, "env_vars": {}, "retries": 0}
         return {name: copy.deepcopy(getattr(self, name)) for name in v.FIELD_PARSERS
                 if getattr(self, name) != defaults.get(name)}
 
@@ -335,48 +340,14 @@ class SkyExecutor(HasTraits):
             paths.append(f"{cfg.REMOTE_RUN_DIR}/configs/{name}")
         return paths
 
-    # --- SkyPilot SDK (model/sdk_calls.py) -------------------------------------------------------
-
-    def launch(self, task: Any, cluster_name: str | None = None, num_nodes: int | None = None,
-               dryrun: bool = False) -> Any:
-        """Launch ``task`` through the SkyPilot API server (see ``sdk_calls.launch``)."""
-        from skyexec_nb.model import sdk_calls
-
-        return sdk_calls.launch(self, task, cluster_name, num_nodes, dryrun)
-
-    @classmethod
-    def status(cls, app_id: str) -> Any:
-        """Cluster status and job details of ``app_id`` (see ``sdk_calls.status``)."""
-        from skyexec_nb.model import sdk_calls
-
-        return sdk_calls.status(app_id)
-
-    @classmethod
-    def cancel(cls, app_id: str) -> Any:
-        """Cancel the job ``app_id`` (see ``sdk_calls.cancel``)."""
-        from skyexec_nb.model import sdk_calls
-
-        return sdk_calls.cancel(app_id)
-
-    @classmethod
-    def logs(cls, app_id: str, fallback_path: str | None) -> Any:
-        """Logs of ``app_id`` (see ``sdk_calls.logs``)."""
-        from skyexec_nb.model import sdk_calls
-
-        return sdk_calls.logs(app_id, fallback_path)
-
-    def cleanup(self, handle: str) -> Any:
-        """Fetch logs / release what the job left (see ``sdk_calls.cleanup``)."""
-        from skyexec_nb.model import sdk_calls
-
-        return sdk_calls.cleanup(self, handle)
-
     # --- display -----------------------------------------------------------------------------
 
     def _display_fields(self) -> dict[str, Any]:
         fields = self.fields_set()
         if "env_vars" in fields:
             fields["env_vars"] = masking.mask_env(fields["env_vars"])
+        if "secrets" in fields:  # every secret value, whatever its name
+            fields["secrets"] = {k: None if x is None else masking.MASK for k, x in fields["secrets"].items()}
         return fields
 
     def __repr__(self) -> str:

@@ -140,3 +140,32 @@ def cleanup(executor: Any, handle: str) -> dict[str, str]:
 
 
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "FAILED_SETUP", "FAILED_DRIVER", "CANCELLED"})
+
+
+class SdkMethods:
+    """NeMo-Run's SDK methods of the executor (``launch``, ``status``, ``cancel``, ``logs``,
+    ``cleanup``), through SkyPilot's API server; mixed into ``SkyExecutor``."""
+
+    def launch(self, task: Any, cluster_name: str | None = None, num_nodes: int | None = None,
+               dryrun: bool = False) -> Any:
+        """Launch ``task`` through the SkyPilot API server (see :func:`launch`)."""
+        return launch(self, task, cluster_name, num_nodes, dryrun)
+
+    @classmethod
+    def status(cls, app_id: str) -> Any:
+        """Cluster status and job details of ``app_id`` (see :func:`status`)."""
+        return status(app_id)
+
+    @classmethod
+    def cancel(cls, app_id: str) -> Any:
+        """Cancel the job ``app_id`` (see :func:`cancel`)."""
+        return cancel(app_id)
+
+    @classmethod
+    def logs(cls, app_id: str, fallback_path: str | None) -> Any:
+        """Logs of ``app_id`` (see :func:`logs`)."""
+        return logs(app_id, fallback_path)
+
+    def cleanup(self, handle: str) -> Any:
+        """Fetch logs / release what the job left (see :func:`cleanup`)."""
+        return cleanup(self, handle)

@@ -19,6 +19,9 @@ from skyexec_nb.model.compound_fields import (  # noqa: F401  (re-exported: one 
     parse_job_recovery,
     parse_mapping,
     parse_ports,
+    parse_secrets,
+    parse_storage_mounts,
+    parse_task_env_vars,
 )
 from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.limits import is_int as _is_int
@@ -270,8 +273,11 @@ FIELD_PARSERS: dict[str, Parser] = {
     "infra": optional(parse_infra),
     "network_tier": optional(parse_choice(NETWORK_TIERS)),
     "retry_until_up": parse_bool,
-    "env_vars": parse_env_vars,
+    "env_vars": parse_task_env_vars,
     "job_recovery": optional(parse_job_recovery),
+    "secrets": optional(parse_secrets),
+    "storage_mounts": optional(parse_storage_mounts),
+    "retries": parse_count(0, limits.MAX_RESTARTS),
 }
 """Every executor field and its parser, in declaration order."""
 

@@ -48,8 +48,9 @@ from skyexec_nb.engine.jobs.backend_api import BACKEND_NAMES
 from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.views.kv_rows import KeyValueRows
 from skyexec_nb.views.local_gpus import gpu_warning, local_gpu_count, requested_gpus
-from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, ALL_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec,
-                                           error_label, form_label, gpu_hint, make_widget)
+from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label,
+                                           form_label, gpu_hint_line, make_widget)
+from skyexec_nb.views.picker_notes import LOCAL_PRICE_TEXT, launch_reason, price_note, yaml_stale  # noqa: F401
 from skyexec_nb.views.plan_button import PlanView
 from skyexec_nb.views.price_line import PriceLine
 from skyexec_nb.views.record import RecordedView, StaleNote
@@ -62,9 +63,6 @@ from skyexec_nb.views.yaml_preview import YamlPreview
 RELAUNCH_AFTER = 3.0
 #: The grid's columns: labels (wrapping beyond 13em), fields (the rest, never wider).
 FORM_COLUMNS = "minmax(6em, 13em) minmax(0, 1fr)"
-LOCAL_PRICE_TEXT = "Runs here, on this machine (local backend): no cloud price applies."
-_LABELS = {spec.name: spec.label for spec in ALL_FIELDS} | {"env_vars": "Environment variables",
-                                                            "file_mounts": "File mounts"}
 
 
 def _auto(max_width: str = "32em") -> widgets.Layout:
@@ -196,24 +194,11 @@ class ResourcePicker(RecordedView, widgets.VBox):
             widget, label = make_widget(spec), error_label()
             self.inputs[spec.name], self.errors[spec.name] = widget, label
             self.bindings[spec.name] = FieldBinding(self.executor, spec, widget, label, self._validity_changed)
-            extra = [self._gpu_hint(widget), self.gpu_warning] if spec.name == "gpus" else []
+            if spec.name == "gpus":
+                self.gpu_info = gpu_hint_line(widget)
+            extra = [self.gpu_info, self.gpu_warning] if spec.name == "gpus" else []
             rows.append((spec.label, widgets.VBox([widget, *extra, label], layout=_auto("48em"))))
         return rows
-
-    def _gpu_hint(self, gpus: widgets.Widget) -> widgets.HTML:
-        """A grey line under the gpus box: memory per GPU of the accelerator typed (CSS ``skx-gpu-hint``)."""
-        hint = widgets.HTML(layout=widgets.Layout(width="auto"))
-        hint.add_class("skx-gpu-hint")
-        hint.add_class("skx-muted")
-
-        def show(_: Any = None) -> None:
-            text = gpu_hint(gpus.value)
-            hint.value = html.escape(text) if text else ""
-
-        gpus.observe(show, "value")
-        show()
-        self.gpu_info = hint
-        return hint
 
     def _show_advanced(self) -> None:
         shown = bool(self.advanced.value)
@@ -245,13 +230,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
     @property
     def launch_reason_text(self) -> str:
         """Why Launch is disabled, in words ('' when it is enabled or the job was just launched)."""
-        invalid = self.invalid_fields
-        if invalid:
-            names = ", ".join(_LABELS.get(n, n) for n in invalid)
-            return f"Launch is disabled: fix {names} first (see the red message{'s' * (len(invalid) > 1)})."
-        if not self.command.value.strip():
-            return "Launch is disabled: type a command first."
-        return ""
+        return launch_reason(self.invalid_fields, self.command.value)
 
     def _validity_changed(self) -> None:
         if not hasattr(self, "launch_reason"):
@@ -270,9 +249,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
 
     def _mark_stale(self) -> None:
         """While a field is invalid, the preview and the price show the last valid values: say so."""
-        invalid = self.invalid_fields
-        names = ", ".join(_LABELS.get(n, n) for n in invalid)
-        self.yaml.set_stale(f"Out of date: shows the last valid values. Fix {names} to update it." if invalid else "")
+        self.yaml.set_stale(yaml_stale(self.invalid_fields))
         self._price_note()
 
     def _price_note(self) -> None:
@@ -280,14 +257,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         invalid = self.invalid_fields
         for css in ("skx-price-local", "skx-price-stale", "skx-stale-marker"):
             self.price_note.remove_class(css)
-        if local:
-            text, css = LOCAL_PRICE_TEXT, ("skx-price-local",)
-        elif invalid:
-            names = ", ".join(_LABELS.get(n, n) for n in invalid)
-            text, css = (f"Out of date: the price is for the last valid values. Fix {names} to update it.",
-                         ("skx-price-stale", "skx-stale-marker"))
-        else:
-            text, css = "", ()
+        text, css = price_note(self.backend.value, invalid)
         for c in css:
             self.price_note.add_class(c)
         box = "skx-stale-marker-box" if invalid and not local else "skx-muted"

@@ -182,6 +182,21 @@ def make_widget(spec: FieldSpec) -> widgets.Widget:
     return widget
 
 
+def gpu_hint_line(gpus: widgets.Widget) -> widgets.HTML:
+    """A grey line under the gpus box: memory per GPU of the accelerator typed (CSS ``skx-gpu-hint``)."""
+    hint = widgets.HTML(layout=widgets.Layout(width="auto"))
+    hint.add_class("skx-gpu-hint")
+    hint.add_class("skx-muted")
+
+    def show(_: Any = None) -> None:
+        text = gpu_hint(gpus.value)
+        hint.value = html.escape(text) if text else ""
+
+    gpus.observe(show, "value")
+    show()
+    return hint
+
+
 def form_label(text: str, css: str = "") -> widgets.HTML:
     """A label of the picker's label column (CSS ``skx-form-label``): wraps, never cut off."""
     label = widgets.HTML(f"<label>{html.escape(text)}</label>", layout=widgets.Layout(width="auto"))

@@ -29,6 +29,7 @@ from skyexec_nb.views.metric_chart import MetricChart
 from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.refresher import Refresher, get_refresher
 from skyexec_nb.views.status_badge import format_duration
+from skyexec_nb.views.table_records import matrix_axes, sweep_table_record
 from skyexec_nb.views.theme import theme_style
 
 ROWS_EVERY = 1.0  # seconds between full re-reads while a job runs (durations tick)
@@ -48,18 +49,6 @@ def sweep_name(row: dict[str, Any]) -> str:
     name = str(row.get("name") or "sweep")
     first = next(iter(info.get("values") or {}), None)
     return name.rsplit(f"_{first}-", 1)[0] if first and f"_{first}-" in name else name
-
-
-def matrix_axes(values: list[dict[str, Any]]) -> tuple[list[str], list[str]] | None:
-    """``(row values, column values)`` as text when the grid has exactly two keys and every pair
-    occurs once (a matrix); None otherwise (the table then lists one row per job)."""
-    if not values or len(values[0]) != 2:
-        return None
-    first, second = list(values[0])
-    rows = list(dict.fromkeys(str(v.get(first)) for v in values))
-    cols = list(dict.fromkeys(str(v.get(second)) for v in values))
-    pairs = {(str(v.get(first)), str(v.get(second))) for v in values}
-    return (rows, cols) if len(pairs) == len(values) == len(rows) * len(cols) else None
 
 
 def cell_text(state: JobStatus | None, facts: dict[str, Any] | None) -> str:
@@ -256,8 +245,6 @@ class SweepPanel(RecordedView, widgets.VBox):
 
     def record_parts(self) -> tuple[str, str, Any]:
         """The title, counts and the same table as the live view, as last read."""
-        from skyexec_nb.views.table_records import sweep_table_record
-
         texts = [cell_text(s, f) for s, f in zip(self._states, self._facts)]
         text, body = sweep_table_record(self.name, self.sweep, self._states, texts)
         text, body = "\n".join(filter(None, [text, self.chart.record_text()])), body + self.chart.record_html()

@@ -77,11 +77,21 @@ def jobs_table_record(rows: list[dict[str, Any]], counts: dict[str, int], total:
     return "\n".join([head, *lines]), body
 
 
+def matrix_axes(values: list[dict[str, Any]]) -> tuple[list[str], list[str]] | None:
+    """``(row values, column values)`` as text when the grid has exactly two keys and every pair
+    occurs once (a matrix); None otherwise (the table then lists one row per job)."""
+    if not values or len(values[0]) != 2:
+        return None
+    first, second = list(values[0])
+    rows = list(dict.fromkeys(str(v.get(first)) for v in values))
+    cols = list(dict.fromkeys(str(v.get(second)) for v in values))
+    pairs = {(str(v.get(first)), str(v.get(second))) for v in values}
+    return (rows, cols) if len(pairs) == len(values) == len(rows) * len(cols) else None
+
+
 def sweep_table_record(name: str, sweep: Any, states: list[JobStatus | None], cells: list[str]) -> tuple[str, str]:
     """``(text, html)`` of a sweep: its name, counts, and the table of the live panel (a matrix with
     the grid's values as headers for two keys, else one row per job and a column per key)."""
-    from skyexec_nb.views.sweep_panel import matrix_axes
-
     jobs, values = list(sweep.jobs), list(sweep.values)
     counts: dict[str, int] = {}
     for s in states:

@@ -6,7 +6,7 @@ import json
 import os
 import signal
 
-from leftovers import no_leftovers, processes_of, python  # noqa: F401 - fixture
+from leftovers import processes_of, python
 from local_helpers import wait_for
 from skyexec_nb.engine.jobs.job import Job
 from skyexec_nb.engine.jobs.procs import marked, pid_alive

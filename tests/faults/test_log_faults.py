@@ -41,7 +41,7 @@ def test_a_50mb_single_line_comes_back_whole():
     job = launch(SkyExecutor(), script, name="big")
     assert job.wait(TIMEOUT) is JobStatus.SUCCEEDED, job.error
     last, done = job.tail(2)
-    prefix = f"(big, pid="
+    prefix = "(big, pid="
     assert last.startswith(prefix) and last.endswith(") " + "x" * BIG)  # one line, not one byte lost
     assert len(last) - last.index(") ") - 2 == BIG
     assert done.startswith(prefix) and done.endswith(") done")

@@ -6,7 +6,7 @@ import getpass
 import os
 import signal
 
-from leftovers import no_leftovers  # noqa: F401 - fixture
+
 from local_helpers import wait_for
 from skyexec_nb.engine.jobs.launcher import jobs, launch
 from skyexec_nb.engine.jobs.procs import marked, pid_alive

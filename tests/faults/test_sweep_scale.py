@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from leftovers import no_leftovers, processes_of, python  # noqa: F401 - fixture
+from leftovers import processes_of, python
 from skyexec_nb.engine.jobs.launcher import jobs
 from skyexec_nb.engine.remote.sweep import MAX_SWEEP, Sweep, sweep
 from skyexec_nb.model.executor import SkyExecutor

@@ -1,8 +1,6 @@
 """NeMo-Run's executor API, copy/fields_set, display and the SDK delegations."""
 from __future__ import annotations
 
-import sys
-import types
 
 import pytest
 
@@ -114,13 +112,10 @@ def test_edit_uses_the_view_registry(monkeypatch):
 
 def test_sdk_methods_delegate_to_sdk_calls(monkeypatch):
     calls = []
-    fake = types.ModuleType("skyexec_nb.model.sdk_calls")
-    for name in ("launch", "status", "cancel", "logs", "cleanup"):
-        setattr(fake, name, lambda *a, _n=name: calls.append((_n, a)) or _n)
-    monkeypatch.setitem(sys.modules, "skyexec_nb.model.sdk_calls", fake)
-    import skyexec_nb.model as model_pkg
+    from skyexec_nb.model import sdk_calls
 
-    monkeypatch.setattr(model_pkg, "sdk_calls", fake, raising=False)
+    for name in ("launch", "status", "cancel", "logs", "cleanup"):
+        monkeypatch.setattr(sdk_calls, name, lambda *a, _n=name: calls.append((_n, a)) or _n)
     ex = SkyExecutor()
     assert ex.launch("task", cluster_name="c", num_nodes=2, dryrun=True) == "launch"
     assert SkyExecutor.status("a___c___t___1") == "status"

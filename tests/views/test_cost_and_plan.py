@@ -224,10 +224,10 @@ def test_jobs_table_shows_a_recoveries_column_for_managed_jobs(local_job, wait, 
                                    config={}, log_path=str(tmp_path / "log"), job_dir=str(tmp_path),
                                    extra={"recovery_count": 1})
     wait(lambda: job_id in table.rows and table._recoveries_shown, timeout=5)
-    headers = [c.value for c in table.grid.children[:8]]
-    assert "Recoveries" in headers[3] and len(table.grid.layout.grid_template_columns.split()) == 8
+    headers = [c.value for c in table.grid.children[:9]]
+    assert "Recoveries" in headers[2] and len(table.grid.layout.grid_template_columns.split()) == 9
     assert table.rows[job_id].recoveries.value == "1" and table.rows[local.id].recoveries.value == ""
-    assert table.grid.children[8 + 3] is table.rows[job_id].recoveries  # newest first, Recoveries after Status
+    assert table.grid.children[9 + 2] is table.rows[job_id].recoveries  # newest first, Recoveries after Status
     table.close()
 
 

@@ -14,14 +14,13 @@ stdin, one JSON line per answer on stdout (see ``main``).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import sys
 import threading
 import time
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from skyexec_nb.engine.pricing import fetch
 from skyexec_nb.engine.pricing import rows as pricing

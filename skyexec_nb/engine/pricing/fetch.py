@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 from urllib.parse import urlsplit
 
 URL_ENV = "SKYEXEC_NB_CATALOG_URL"

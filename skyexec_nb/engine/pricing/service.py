@@ -31,7 +31,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from skyexec_nb.engine.pricing import rows as pricing
 from skyexec_nb.engine.pricing.rows import FETCH_FAILED, FETCHING, PriceUnknown

@@ -1,7 +1,6 @@
 """A progress bar redrawn with carriage returns reaches the log as it moves (single-node jobs)."""
 from __future__ import annotations
 
-import time
 
 from local_helpers import wait_for
 from skyexec_nb.engine.api import launch
