@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import keyword
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -63,9 +64,16 @@ def alternatives(item: Callable[[str], Any] = str.strip) -> Callable[[str], Any]
 
 
 
-def parse_env(option: str, text: str) -> tuple[str, str]:
-    """``K=V`` -> ``(K, V)``; K must be a variable name, V may be empty or contain ``=``."""
+def parse_env(option: str, text: str, from_kernel: bool = False) -> tuple[str, str]:
+    """``K=V`` -> ``(K, V)``; K must be a variable name, V may be empty or contain ``=``.
+
+    With ``from_kernel``, ``K`` alone takes this process's value of ``K`` (``sky launch --env K``).
+    """
     key, sep, value = text.partition("=")
+    if not sep and from_kernel and is_env_name(key):
+        if key not in os.environ:
+            raise _invalid(option, f"{key} set in the kernel's environment (or give K=VALUE)", text)
+        return key, os.environ[key]
     if not sep or not is_env_name(key):
         raise _invalid(option, "KEY=VALUE with KEY a variable name (e.g. HF_HOME=/data)", text)
     return key, value
@@ -204,6 +212,8 @@ CLUSTER_OPTIONS: tuple[FieldOption, ...] = (
                 _int_type),
     FieldOption("--job-recovery", "job_recovery", "managed jobs (--backend jobs) recovery strategy: "
                 "FAILOVER or EAGER_NEXT_REGION", "STRATEGY"),
+    FieldOption("--retries", "retries", "managed jobs: restarts on errors (NeMo-Run's retries)", "N",
+                _int_type),
 )
 
 FIELD_OPTIONS: tuple[FieldOption, ...] = RESOURCE_OPTIONS + CLUSTER_OPTIONS
@@ -213,6 +223,7 @@ OPTION_OF_FIELD: dict[str, str] = {
     **{opt.field: opt.flag for opt in FIELD_OPTIONS},
     "file_mounts": "--mount",
     "env_vars": "--env",
+    "secrets": "--secret",
 }
 
 
@@ -243,16 +254,25 @@ cluster_args = _group("Cluster", _field_arguments(CLUSTER_OPTIONS))
 task_args = _group("Task", [
     argument("-n", "--name", default=None, metavar="NAME", help="job name (default: derived by the engine)"),
     argument("-e", "--env", action="append", default=[], metavar="K=V",
-             help="environment variable for the job; repeatable [field env_vars]"),
+             help="environment variable for the job (K alone: the kernel's value of K, as `sky launch "
+                  "--env K`); repeatable [field env_vars]"),
+    argument("--secret", action="append", default=[], metavar="K[=V]",
+             help="a SkyPilot task secret (redacted by SkyPilot; K alone: the kernel's value of K); "
+                  "repeatable [field secrets]"),
     argument("--env-file", default=None, metavar="PATH",
              help="dotenv file of KEY=VALUE lines (applied before --env) [field env_vars]"),
     argument("--mount", action="append", default=[], metavar="REMOTE=LOCAL",
              help="file mount, e.g. /data=./data or /data=s3://bucket; repeatable [field file_mounts]"),
+    argument("--workdir", default=None, metavar="DIR",
+             help="local directory synced to the nodes as SkyPilot's workdir (your code) [workdir]"),
 ])
 
 launch_args = _group("Launch", [
     argument("--executor", default=None, metavar="NAME",
              help="start from the SkyExecutor named NAME in the notebook (it is not changed)"),
+    argument("--task", default=None, metavar="YAML",
+             help="start from a SkyPilot task YAML file (options override its fields; a non-empty "
+                  "cell replaces its run; its name is the default job name)"),
     argument("--backend", default=None, choices=BACKEND_NAMES,
              help="backend (default: SkyLaunchMagics.default_backend)"),
     argument("--dryrun", action="store_true", help="show the plan and task YAML; launch nothing"),
@@ -312,7 +332,7 @@ def env_from_args(args: argparse.Namespace, base: dict[str, str] | None = None) 
     env = dict(base or {})
     if args.env_file:
         env.update(read_env_file(args.env_file))
-    env.update(parse_env("--env", item) for item in args.env)
+    env.update(parse_env("--env", item, from_kernel=True) for item in args.env)
     return env
 
 
@@ -343,8 +363,41 @@ def executor_from_args(args: argparse.Namespace, base: SkyExecutor | None = None
         overrides["file_mounts"] = {**base_mounts, **mounts}
     if args.env or args.env_file:
         overrides["env_vars"] = env_from_args(args, base.env_vars if base is not None else None)
+    if getattr(args, "secret", None):
+        given = dict(parse_env("--secret", item, from_kernel=True) for item in args.secret)
+        overrides["secrets"] = {**((base.secrets or {}) if base is not None else {}), **given}
     try:
-        return base.copy(**overrides) if base is not None else SkyExecutor(**overrides)
+        executor = base.copy(**overrides) if base is not None else SkyExecutor(**overrides)
+        if getattr(args, "workdir", None) is not None:
+            executor.workdir = os.path.expanduser(args.workdir)
+        return executor
     except FieldError as exc:
         option = OPTION_OF_FIELD.get(exc.field, exc.field)
         raise UsageError(str(exc).replace(f"Invalid {exc.field}", f"Invalid {option}", 1)) from None
+
+
+@dataclass
+class TaskFile:
+    """A SkyPilot task YAML opened for ``--task``: its executor, run script and name."""
+
+    executor: SkyExecutor
+    run: str | None
+    name: str | None
+
+
+def task_file(path: str) -> TaskFile:
+    """Open ``--task PATH`` (UsageError, one line, when it cannot be read or is not a task)."""
+    from skyexec_nb.model.config import load_yaml_file
+    from skyexec_nb.model.errors import FieldError
+    from skyexec_nb.model.executor import SkyExecutor
+
+    try:
+        config = load_yaml_file(path)
+        executor = SkyExecutor.from_config(config)
+    except FieldError as exc:
+        raise UsageError(str(exc).replace(f"Invalid {exc.field}", "Invalid --task", 1)) from None
+    name = config.get("name")
+    if isinstance(name, str):  # a job name of what SkyPilot's task name allows
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:200] or None
+    run = config.get("run")
+    return TaskFile(executor, run if isinstance(run, str) else None, name if isinstance(name, str) else None)

@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from traitlets import Dict, Float, Integer, TraitError, Unicode, default, validate
@@ -18,6 +18,7 @@ from traitlets.config import Configurable
 
 from skyexec_nb.magics import job_refs
 from skyexec_nb.magics.options import (
+    task_file,
     OPTION_OF_FIELD,
     check_identifier,
     cluster_args,
@@ -39,7 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Magics traits mirrored into ``engine.settings.get_settings()``.
 ENGINE_SETTINGS = ("default_backend", "state_dir", "log_tail_lines", "poll_interval")
 #: Errors the engine raises about launch arguments, mapped to the magic's option names.
-_LAUNCH_OPTIONS = {**OPTION_OF_FIELD, "name": "--name", "backend": "--backend", "command": "cell body"}
+_LAUNCH_OPTIONS = {**OPTION_OF_FIELD, "name": "--name", "backend": "--backend", "command": "cell body",
+                   "workdir": "--workdir"}
 
 
 def _settings() -> Any:
@@ -150,15 +152,17 @@ class SkyLaunchMagics(Magics, Configurable):
 
     # ------------------------------------------------------------------ %%skylaunch
 
-    @cell_magic
+    @line_cell_magic
     @magic_arguments(name="%skylaunch")  # the help's usage line then reads %%skylaunch
     @resource_args
     @cluster_args
     @task_args
     @launch_args
     @remote_args
-    def skylaunch(self, line: str, cell: str) -> Any:
+    def skylaunch(self, line: str, cell: str | None = None) -> Any:
         """Run the cell (a bash script, exactly as written) as a job.
+
+        ``%skylaunch --task task.yaml [options]`` (one %) runs the YAML's own ``run``.
 
         With --python the cell is Python run on the node(s) (--push/--pull carry variables);
         with --sweep one job per combination of values.
@@ -166,11 +170,23 @@ class SkyLaunchMagics(Magics, Configurable):
         ``$var``/``{var}`` are expanded in this option line only, never in the cell.
         Without --wait the cell returns at once and shows the live launch panel.
         """
+        if cell is None and "--task" not in line:
+            raise UsageError("%skylaunch (one %) needs --task YAML; to run a command, write it as the "
+                             "body of a %%skylaunch cell")
+        cell = "" if cell is None else cell
         args = parse_line(self.skylaunch, line, cell=True)
         check_identifier("--out", args.out)
         remote = remote_options(args)
-        base = self._user_executor(args.executor) if args.executor else self._new_executor()
+        if args.task and args.executor:
+            raise UsageError("Invalid --task: either --task YAML or --executor NAME, not both")
+        task = task_file(args.task) if args.task else None
+        base = (task.executor if task else self._user_executor(args.executor) if args.executor
+                else self._new_executor())
         executor = executor_from_args(args, base)
+        if task is not None:  # a cell of only comments or blanks keeps the YAML's run
+            body = [ln for ln in cell.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            cell = cell if body else (task.run or "")
+            args.name = args.name or task.name
         metrics = metrics_choice(args)
         try:
             executor.validate_all()

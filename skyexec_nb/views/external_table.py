@@ -60,6 +60,16 @@ def own_jobs() -> dict[str, int]:
     return found
 
 
+def _named(action: Any, arg: str) -> Any:
+    """``action(arg)``; SkyPilot's error re-raised with its class name in the message (one line)."""
+    from skyexec_nb.model.sky_module import one_line_error
+
+    try:
+        return action(arg)
+    except Exception as exc:
+        raise RuntimeError(one_line_error(exc)) from None
+
+
 class ExternalTable(RecordedView, widgets.VBox):
     """Clusters, their jobs and managed jobs of every user, marked "launched elsewhere".
 
@@ -255,13 +265,13 @@ class ExternalTable(RecordedView, widgets.VBox):
     def cancel(self, row: ExternalRow) -> threading.Thread:
         """Ask SkyPilot to cancel ``row``'s job, off the kernel's thread; the outcome is one line."""
         self._say(f"Cancelling {row.ref}…")
-        return run_action(f"Cancel {row.ref}", lambda: cancel_job(row.ref), lambda error: self._done(
+        return run_action(f"Cancel {row.ref}", lambda: _named(cancel_job, row.ref), lambda error: self._done(
             error, f"Asked SkyPilot to cancel {row.ref}"))
 
     def down(self, row: ExternalRow) -> threading.Thread:
         """Tear ``row``'s cluster down, off the kernel's thread; the outcome is one line."""
         self._say(f"Tearing down cluster {row.name}…")
-        return run_action(f"Tear down {row.name}", lambda: down_cluster(row.name), lambda error: self._done(
+        return run_action(f"Tear down {row.name}", lambda: _named(down_cluster, row.name), lambda error: self._done(
             error, f"Cluster {row.name} torn down"))
 
     def _done(self, error: str, success: str) -> None:

@@ -61,7 +61,7 @@ def test_every_field_option_has_a_distinct_flag_and_field() -> None:
     # every executor field but the structured ones has an option
     assert set(SkyExecutor.class_trait_names()) - set(fields) >= {"file_mounts", "env_vars"}
     left = set(SkyExecutor.class_trait_names()) - set(fields) - {"file_mounts", "env_vars"}
-    assert left == {"cluster_config_overrides"}
+    assert left == {"cluster_config_overrides", "storage_mounts", "secrets"}  # dicts: --secret K[=V] sets one
 
 
 def test_executor_from_args_maps_and_keeps_base(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from skyexec_nb.engine.jobs.backend_api import check_backend_name, get_backend
-from skyexec_nb.engine.jobs import secrets
+from skyexec_nb.engine.jobs import launch_inputs, secrets
 from skyexec_nb.engine.jobs.job import Job
 from skyexec_nb.engine.jobs.plan import Plan
 from skyexec_nb.engine.jobs.registry import get_registry
@@ -267,7 +267,8 @@ class _Prepared:
             backend = auto_backend()
         self.backend = check_backend_name(backend)
         self.name = _check_name(default_name(self.cmd) if name is None or name == "" else name)
-        self.config = executor.to_config(self.name, cmd=self.cmd, env_vars=env)
+        self.config = launch_inputs.fill_required(executor.to_config(self.name, cmd=self.cmd, env_vars=env),
+                                                  env, self.backend)
         self.base_envs = {k: x for k, x in (self.config.get("envs") or {}).items() if k not in (env or {})}
         self.options = _launch_options(executor)
         self.impl = get_backend(self.backend)

@@ -1,0 +1,113 @@
+"""What ``%skyjobs --all`` costs the kernel on a big team's API server.
+
+The SDK stand-in holds 500 clusters x 20 jobs and 2,000 managed jobs (20 users, every state). An
+:class:`~skyexec_nb.views.external_table.ExternalTable` is built on the main thread (as the magic
+does) with a comm stand-in that JSON-encodes every message (what a kernel's comm costs), while a
+main-thread ticker (sleep 5 ms, measure the gap) stands for the kernel's event loop. Printed:
+
+* time from the API server's first answer (``sky.api_info``) to the first rows shown (goal <= 0.5 s);
+* time from the table's creation to the complete table (every queue, the managed jobs, the costs);
+* the longest main-thread stall beyond the ticker's own 5 ms (goal: none over 50 ms);
+* widget messages sent, rows known, rows shown.
+
+Measures only; asserts nothing. Usage: ``python bench/attach.py [--clusters 500] [--jobs 20]
+[--managed 2000] [--runs 3]``. Runs in temporary directories; nothing reaches a cloud.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+
+
+class JsonComm:
+    """A kernel comm's cost without a kernel: every message JSON-encoded, then dropped."""
+
+    kernel = "bench"
+
+    def __init__(self, counter: list[int], **kwargs) -> None:
+        self.comm_id = kwargs.get("comm_id") or uuid.uuid4().hex
+        self.counter = counter
+
+    def on_msg(self, callback) -> None:
+        pass
+
+    def send(self, data=None, metadata=None, buffers=None) -> None:
+        json.dumps(data, default=str)
+        self.counter[0] += 1
+
+    def close(self, *args, **kwargs) -> None:
+        pass
+
+
+def one_run(timeout: float) -> dict[str, float]:
+    import comm
+
+    from skyexec_nb.views.external_table import ExternalTable
+    from skyexec_nb.views.refresher import Refresher
+
+    sent = [0]
+    comm.create_comm = lambda **kwargs: JsonComm(sent, **kwargs)
+    worst, stop = [0.0], threading.Event()
+    started = time.monotonic()
+    table = ExternalTable(refresher=Refresher(interval=0.1))  # on the main thread, as the magic does
+    built = time.monotonic() - started
+    last = time.monotonic()
+    while table.complete_at is None and time.monotonic() - started < timeout:  # the main-thread ticker
+        time.sleep(0.005)
+        now = time.monotonic()
+        worst[0] = max(worst[0], now - last - 0.005)
+        last = now
+    stop.set()
+    snap = table.listing.snapshot()
+    result = {"build": built, "first_rows": (table.first_rows_at or float("nan")) - (snap.answered or started),
+              "complete": (table.complete_at or float("nan")) - started, "stall": worst[0], "sent": sent[0],
+              "rows": len(snap.rows), "shown": len(table.body.children), "state": snap.state, "notes": len(snap.notes)}
+    table.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clusters", type=int, default=500)
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--managed", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    home = tempfile.mkdtemp(prefix="skx-bench-attach-")
+    os.environ.update(HOME=home, SKYEXEC_NB_HOME=str(Path(home, "state")), SKY_RUNTIME_DIR=home,
+                      SKYEXEC_NB_SKY_SDK="sky_standin", SKY_STANDIN_DIR=str(Path(home, "standin")))
+    sys.path.insert(0, str(TESTS))
+    from sky_standin import external
+
+    t0 = time.monotonic()
+    external.seed_many(args.clusters, args.jobs, args.managed)
+    print(f"stand-in: {args.clusters} clusters x {args.jobs} jobs, {args.managed} managed jobs "
+          f"(written in {time.monotonic() - t0:.1f} s); runs: {args.runs}")
+    import sky_standin  # noqa: F401  (import sky once, outside the timings: a kernel pays it once too)
+
+    runs = [one_run(args.timeout) for _ in range(args.runs)]
+    med = {k: statistics.median(r[k] for r in runs) for k in ("build", "first_rows", "complete", "stall", "sent")}
+    worst_stall = max(r["stall"] for r in runs)
+    last = runs[-1]
+    print(f"rows known {last['rows']} ({last['state']}, {last['notes']} notes), rows shown {last['shown']}")
+    print(f"table built on the main thread in {med['build'] * 1000:.0f} ms (median)")
+    print(f"first rows shown {med['first_rows'] * 1000:.0f} ms after the API server answered (median; goal <= 500 ms)")
+    print(f"complete table after {med['complete']:.2f} s (median)")
+    print(f"longest main-thread stall {med['stall'] * 1000:.1f} ms median, {worst_stall * 1000:.1f} ms worst "
+          f"(goal: none over 50 ms)")
+    print(f"widget messages {med['sent']:.0f} per table (median)")
+
+
+if __name__ == "__main__":
+    main()
