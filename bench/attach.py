@@ -5,7 +5,8 @@ The SDK stand-in holds 500 clusters x 20 jobs and 2,000 managed jobs (20 users, 
 does) with a comm stand-in that JSON-encodes every message (what a kernel's comm costs), while a
 main-thread ticker (sleep 5 ms, measure the gap) stands for the kernel's event loop. Printed:
 
-* time from the API server's first answer (``sky.api_info``) to the first rows shown (goal <= 0.5 s);
+* time from the API server's list of clusters (and from its first answer, ``sky.api_info``) to the
+  first rows shown (goal <= 0.5 s);
 * time from the table's creation to the complete table (every queue, the managed jobs, the costs);
 * the longest main-thread stall beyond the ticker's own 5 ms (goal: none over 50 ms);
 * widget messages sent, rows known, rows shown.
@@ -49,6 +50,16 @@ class JsonComm:
         pass
 
 
+def idle_stall(seconds: float) -> float:
+    """The ticker's longest gap with nothing else running: the machine's own noise."""
+    worst, last, end = 0.0, time.monotonic(), time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.005)
+        now = time.monotonic()
+        worst, last = max(worst, now - last - 0.005), now
+    return worst
+
+
 def one_run(timeout: float) -> dict[str, float]:
     import comm
 
@@ -69,7 +80,8 @@ def one_run(timeout: float) -> dict[str, float]:
         last = now
     stop.set()
     snap = table.listing.snapshot()
-    result = {"build": built, "first_rows": (table.first_rows_at or float("nan")) - (snap.answered or started),
+    result = {"build": built, "first_rows": (table.first_rows_at or float("nan")) - (snap.listed or started),
+              "first_rows_api": (table.first_rows_at or float("nan")) - (snap.answered or started),
               "complete": (table.complete_at or float("nan")) - started, "stall": worst[0], "sent": sent[0],
               "rows": len(snap.rows), "shown": len(table.body.children), "state": snap.state, "notes": len(snap.notes)}
     table.close()
@@ -97,15 +109,19 @@ def main() -> None:
     import sky_standin  # noqa: F401  (import sky once, outside the timings: a kernel pays it once too)
 
     runs = [one_run(args.timeout) for _ in range(args.runs)]
-    med = {k: statistics.median(r[k] for r in runs) for k in ("build", "first_rows", "complete", "stall", "sent")}
+    idle = idle_stall(3.0)
+    med = {k: statistics.median(r[k] for r in runs)
+           for k in ("build", "first_rows", "first_rows_api", "complete", "stall", "sent")}
     worst_stall = max(r["stall"] for r in runs)
     last = runs[-1]
     print(f"rows known {last['rows']} ({last['state']}, {last['notes']} notes), rows shown {last['shown']}")
     print(f"table built on the main thread in {med['build'] * 1000:.0f} ms (median)")
-    print(f"first rows shown {med['first_rows'] * 1000:.0f} ms after the API server answered (median; goal <= 500 ms)")
+    print(f"first rows shown {med['first_rows'] * 1000:.0f} ms after the API server's list of clusters arrived, "
+          f"{med['first_rows_api'] * 1000:.0f} ms after its first answer (api_info) (medians; goal <= 500 ms)")
     print(f"complete table after {med['complete']:.2f} s (median)")
     print(f"longest main-thread stall {med['stall'] * 1000:.1f} ms median, {worst_stall * 1000:.1f} ms worst "
-          f"(goal: none over 50 ms)")
+          f"(goal: none over 50 ms); the same ticker with nothing running: {idle * 1000:.1f} ms; "
+          f"first run (imports, cold): {runs[0]['stall'] * 1000:.1f} ms")
     print(f"widget messages {med['sent']:.0f} per table (median)")
 
 

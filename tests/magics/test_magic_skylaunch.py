@@ -239,7 +239,7 @@ BAD_LINES: list[tuple[str, str]] = [
     ("--idle-minutes -1", "Invalid --idle-minutes: an integer in 0..525600"),
     ("--torchrun-nproc 0", "Invalid --torchrun-nproc"),
     ("--job-recovery sometimes", "Invalid --job-recovery"),
-    ("--env NOVALUE", "Invalid --env: NOVALUE set in the kernel.s environment"),
+    ("--env NOVALUE", "Invalid --env: NOVALUE set in the kernel's environment"),
     ("--env 1BAD", "Invalid --env: KEY=VALUE"),
     ("--env 1X=2", "Invalid --env: KEY=VALUE"),
     ("--env-file missing.env", "Invalid --env-file: a readable"),

@@ -20,6 +20,7 @@ Rows carry SkyPilot's own state names (this package sits below the job core); re
 from __future__ import annotations
 
 import dataclasses
+import gc
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -49,6 +50,22 @@ from skyexec_nb.model.sky_module import one_line_error, sdk
 
 # -- the listing ----------------------------------------------------------------------------------
 
+_frozen = False
+
+
+def _freeze_imports() -> None:
+    """Once per process, after SkyPilot is imported: exempt the objects that exist now (SkyPilot's
+    ~300k module objects, mostly) from the cyclic collector's full passes (``gc.freeze``).
+
+    A full pass over them holds the GIL for 100-300 ms, and the listing's many allocations trigger
+    one: the kernel's main thread would stall that long. Objects made later are collected as usual.
+    """
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
+
+
 def stream(sky: Any | None = None, *, workers: int = 8, stop: threading.Event | None = None) -> Iterator[Batch]:
     """The listing as it arrives (see the module docstring); blocking: run it off the kernel's thread.
 
@@ -56,6 +73,7 @@ def stream(sky: Any | None = None, *, workers: int = 8, stop: threading.Event | 
         ServerProblem: the API server could not be asked at all (one line).
     """
     sky = sky or sdk()
+    _freeze_imports()
     stop = stop or threading.Event()
     user, me = check_server(sky)
     yield Batch(user=user or "")
@@ -125,6 +143,7 @@ class Listing:
         self._notes: list[str] = []
         self._version = 0
         self._answered: float | None = None
+        self._listed: float | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> Listing:
@@ -154,7 +173,7 @@ class Listing:
         with self._lock:
             return Snapshot(rows=tuple(self._rows.values()), state=self._state, error=self._error,
                             notes=tuple(self._notes), user=self._user, version=self._version,
-                            answered=self._answered)
+                            answered=self._answered, listed=self._listed)
 
     def _run(self) -> None:
         try:
@@ -179,6 +198,8 @@ class Listing:
                         self._rows[f"cluster:{row.ref}"] = dataclasses.replace(held, cost=row.cost,
                                                                                duration=row.duration)
             elif batch.replaces is not None:
+                if batch.replaces == "clusters":
+                    self._listed = time.monotonic()
                 for key in [k for k, owner in self._owner.items() if owner == batch.replaces]:
                     self._rows.pop(key, None)
                     del self._owner[key]

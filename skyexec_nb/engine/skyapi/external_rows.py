@@ -134,7 +134,8 @@ class Snapshot:
     notes: tuple[str, ...]  # one line per part that could not be read
     user: str | None
     version: int
-    answered: float | None  # time.monotonic() when the API server first answered
+    answered: float | None  # time.monotonic() when the API server first answered (api_info)
+    listed: float | None = None  # ... and when its list of clusters arrived
 
 
 class ServerProblem(RuntimeError):
