@@ -4,7 +4,7 @@ managed job that the SkyPilot API server knows, with its actions.
 Cells are one HTML widget (fixed-width spans, ``skx-external-cells``), so a row costs a handful of
 widgets whatever the number of columns. Buttons: Watch (``skx-watch-button``; jobs), Cancel
 (``skx-cancel-button``; jobs not ended) and Tear down (``skx-down-button``; clusters), the last two
-asking once more in place (:class:`~skyexec_nb.views.actions.ConfirmStep`). A row launched by this
+asking once more in place (:class:`~skyexec_nb.views.actions.ConfirmStep`, made on the first click). A row launched by this
 notebook says so (``this notebook: job N``) instead of ``launched elsewhere`` (``skx-elsewhere``).
 """
 from __future__ import annotations
@@ -108,20 +108,34 @@ class ExternalRowView(widgets.HBox):
         self.confirm_cancel = self.confirm_down = None
         if row.kind == "cluster":
             self.down_button = _button("Tear down", "skx-down-button", "Tear this cluster down (sky.down)", "trash")
-            self.confirm_down = ConfirmStep(self.down_button, "Yes, tear down", lambda: on_down(self.row),
-                                            needed=lambda: True)
-            buttons += [self.down_button, self.confirm_down.no]
+            self._asks(self.down_button, "Yes, tear down", "confirm_down", lambda: on_down(self.row))
+            buttons.append(self.down_button)
         else:
             self.watch_button = _button("Watch", "skx-watch-button", "Follow its log and state in a live panel", "eye")
             self.watch_button.on_click(lambda _: on_watch(self.row))
             self.cancel_button = _button("Cancel", "skx-cancel-button", "Ask SkyPilot to cancel it", "stop")
-            self.confirm_cancel = ConfirmStep(self.cancel_button, "Confirm cancel?", lambda: on_cancel(self.row),
-                                              needed=lambda: True)
-            buttons += [self.watch_button, self.cancel_button, self.confirm_cancel.no]
+            self._asks(self.cancel_button, "Confirm cancel?", "confirm_cancel", lambda: on_cancel(self.row))
+            buttons += [self.watch_button, self.cancel_button]
         super().__init__([self.cells, *buttons], layout=widgets.Layout(align_items="center"))
         self.add_class("skx-external-row")
         self.add_class(f"skx-ext-{row.kind}")
         self.update(row, "")
+
+    def _asks(self, button: widgets.Button, question: str, attribute: str, run: Callable[[], Any]) -> None:
+        """On the first click, make ``button`` a :class:`ConfirmStep` (its "No" button joins the row
+        then: a row costs fewer widgets while nobody clicks) and ask."""
+
+        def first_click(_: Any) -> None:
+            if getattr(self, attribute) is not None:
+                return
+            button._click_handlers.callbacks.remove(first_click)
+            step = ConfirmStep(button, question, run, needed=lambda: True)
+            setattr(self, attribute, step)
+            children = list(self.children)
+            self.children = children[: children.index(button) + 1] + [step.no] + children[children.index(button) + 1:]
+            step.click()
+
+        button.on_click(first_click)
 
     def update(self, row: ExternalRow, origin: str, now: float | None = None) -> None:
         """Show ``row`` (a newer answer for the same reference); sends nothing when unchanged."""

@@ -15,6 +15,7 @@ Its saved record (the rows shown, as a plain table) is updated in place.
 """
 from __future__ import annotations
 
+import heapq
 import html
 import threading
 import time
@@ -148,7 +149,8 @@ class ExternalTable(RecordedView, widgets.VBox):
             return False
         now = time.monotonic()
         snapshot = self.listing.snapshot()
-        if snapshot.version != self._version and now - self._rendered_at >= self.interval:
+        first = self.first_rows_at is None and bool(snapshot.rows)  # the first rows go out at once
+        if snapshot.version != self._version and (first or now - self._rendered_at >= self.interval):
             self._render(snapshot)
         elif now - self._rendered_at >= 5.0:  # durations of active work move on
             self._render(snapshot)
@@ -174,9 +176,9 @@ class ExternalTable(RecordedView, widgets.VBox):
                 self._own = own_jobs() if snapshot.rows else {}
             self._snapshot, self._version, self._rendered_at = snapshot, snapshot.version, time.monotonic()
             words = self.filter.value.lower().split()
-            rows = [r for r in snapshot.rows if matches(r, words)] if words else list(snapshot.rows)
-            rows.sort(key=sort_key)
-            shown = rows[: self.page]
+            rows = [r for r in snapshot.rows if matches(r, words)] if words else snapshot.rows
+            # the first rows only: one full sort of 12,000 rows holds the GIL ~50 ms (C comparisons)
+            shown = heapq.nsmallest(self.page, rows, key=sort_key)
             now = time.time()
             for gone in set(self.rows) - {r.ref + r.kind for r in shown}:
                 self.rows.pop(gone).close()

@@ -14,6 +14,7 @@ the same columns. Rows call the table's handlers only; assignments of unchanged 
 from __future__ import annotations
 
 import html
+import re
 import time
 from typing import Any, Callable
 
@@ -80,7 +81,7 @@ def job_texts(row: dict[str, Any], cost: tuple[str, str, Any] = ("—", "", None
     started = row.get("started") or row.get("created")
     return {
         "id": row["id"], "name": str(row["name"]), "backend": str(row["backend"]), "status": status.value,
-        "resources": resources_text(row.get("config")) or "default resources",
+        "resources": re.sub(r"^node × ", "", resources_text(row.get("config"))) or "default resources",
         "where": str(row["backend"]) + (f" · {row['cluster']}" if cloud and row.get("cluster") else ""),
         "started": short_time(started), "started_full": format_time(started),
         "duration": format_duration(elapsed_of(row)),

@@ -71,7 +71,8 @@ CSS = f"""
   white-space:pre-line !important; line-height:1.25 !important; text-align:left !important; padding:2px 6px !important;
   background:var(--jp-layout-color1, #fff) !important; color:{TEXT} !important;
   border:1px solid {BORDER} !important; border-left:6px solid {MUTED} !important; overflow:hidden}}
-.skx-sweep-cell.skx-sweep-cell-selected {{outline:2px solid var(--jp-brand-color1, #1976d2); outline-offset:-2px}}
+.skx-sweep-cell.skx-sweep-cell-selected {{outline:2px solid var(--jp-brand-color1, #1976d2) !important;
+  outline-offset:-2px}}
 {_STATE_RULES}
 """
 
