@@ -20,8 +20,8 @@ from skyexec_nb.views.actions import ConfirmStep
 from skyexec_nb.views.status_badge import badge_html, format_duration, format_time
 
 #: (title, width) of the cells, in order.
-CELLS = (("Name", "16em"), ("Kind", "5em"), ("User", "7em"), ("Status", "9em"), ("Resources", "16em"),
-         ("Started", "10em"), ("Duration", "5.5em"), ("Cost", "5em"))
+CELLS = (("Name", "12em"), ("Kind", "4.5em"), ("User", "7em"), ("Status", "8.5em"), ("Resources", "10em"),
+         ("Started", "6.5em"), ("Duration", "4.5em"), ("Cost", "4.5em"))
 KIND_TEXT = {"cluster": "cluster", "job": "job", "managed": "managed"}
 
 
@@ -64,7 +64,7 @@ def _cell_style(width: str) -> str:
 
 def cells_html(texts: dict[str, str]) -> str:
     """The row's cells as one HTML value."""
-    origin_style = "color:var(--jp-ui-font-color2,#6c757d);font-size:0.85em;margin-left:4px"
+    origin_style = "display:block;color:var(--jp-ui-font-color2,#6c757d);font-size:0.8em;line-height:1.1"
     name = (f'<code title="{html.escape(texts["ref"])}">{html.escape(texts["name"])}</code>'
             f'<span class="skx-elsewhere" style="{origin_style}">{html.escape(texts["origin"])}</span>')
     values = [name, html.escape(texts["kind"]), html.escape(texts["user"]), badge_html(texts["status"]),
@@ -84,7 +84,7 @@ def _plain(value: str) -> str:
 
 
 def _button(text: str, css: str, tip: str, icon: str) -> widgets.Button:
-    out = widgets.Button(description=text, tooltip=tip, icon=icon, layout=widgets.Layout(width="auto"))
+    out = widgets.Button(description=text, tooltip=tip, icon=icon, layout=widgets.Layout(width="auto", flex="0 0 auto"))
     out.add_class(css)
     return out
 
@@ -101,7 +101,7 @@ class ExternalRowView(widgets.HBox):
                  on_cancel: Callable[[ExternalRow], Any], on_down: Callable[[ExternalRow], Any]) -> None:
         self.row = row
         self.origin = ""
-        self.cells = widgets.HTML()
+        self.cells = widgets.HTML(layout=widgets.Layout(flex="0 0 auto"))
         self.cells.add_class("skx-external-cells")
         buttons: list[widgets.Widget] = []
         self.watch_button = self.cancel_button = self.down_button = None

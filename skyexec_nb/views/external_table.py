@@ -106,7 +106,7 @@ class ExternalTable(RecordedView, widgets.VBox):
                                              tooltip="Ask the SkyPilot API server again")
         self.refresh_button.add_class("skx-external-refresh")
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.header = widgets.HTML(header_html())
+        self.header = widgets.HTML(header_html(), layout=widgets.Layout(flex="0 0 auto"))
         self.body = widgets.VBox()
         self.body.add_class("skx-external-rows")
         self.more_button = widgets.Button(description="Show more", layout=widgets.Layout(width="auto", display="none"))

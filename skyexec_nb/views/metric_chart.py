@@ -30,9 +30,24 @@ import anywidget
 import traitlets
 
 from skyexec_nb.engine.metrics.parse import X_KEYS
-from skyexec_nb.engine.metrics.reader import META_KEYS, MetricReader, infer_x, reader_for, x_candidates
+from skyexec_nb.engine.metrics.reader import (
+    META_KEYS,
+    MetricReader,
+    infer_x,
+    reader_for,
+    x_candidates,
+)
 from skyexec_nb.engine.metrics.series import chosen
-from skyexec_nb.views.chart_data import Decimator, Point, final_and_best, flat, lower_is_better, short, thin
+from skyexec_nb.views.chart_data import (
+    Decimator,
+    Point,
+    final_and_best,
+    flat,
+    lower_is_better,
+    short,
+    thin,
+)
+from skyexec_nb.views.sweep_values import shown_values
 
 MIN_INTERVAL = 0.25  # seconds between two point messages (4 per second at most)
 POINTS_PER_MESSAGE = 240  # points (x, y pairs) in one append message at most, all curves together
@@ -124,7 +139,7 @@ class MetricChart(anywidget.AnyWidget):
     @classmethod
     def for_sweep(cls, sweep: Any) -> MetricChart:
         """One curve per sweep member, coloured by a grid key, and the table of final/best values."""
-        jobs, values = list(sweep.jobs), list(sweep.values)
+        jobs, values = list(sweep.jobs), shown_values(sweep)
         picked = chosen(jobs[0]) if jobs else {"keys": None, "x": None}
         label = lambda v: " ".join(f"{k}={val}" for k, val in v.items())  # noqa: E731
         return cls([(job, label(vals), vals) for job, vals in zip(jobs, values)], mode="sweep",

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
 from skyexec_nb.views.status_badge import badge_html, format_duration, format_time
+from skyexec_nb.views.sweep_values import shown_values
 
 #: Log lines a record keeps.
 RECORD_LOG_LINES = 12
@@ -189,7 +190,7 @@ def _td(index: int, value: str) -> str:
 
 def sweep_record(sweep: Any, states: list[JobStatus | None]) -> tuple[str, str]:
     """``(text, html)`` of a sweep: counts per state, then one line per job with its values."""
-    jobs, values = list(sweep.jobs), list(sweep.values)
+    jobs, values = list(sweep.jobs), shown_values(sweep)
     counts: dict[str, int] = {}
     for s in states:
         key = s.value if s is not None else "UNKNOWN"

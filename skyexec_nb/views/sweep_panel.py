@@ -29,6 +29,7 @@ from skyexec_nb.views.metric_chart import MetricChart
 from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.refresher import Refresher, get_refresher
 from skyexec_nb.views.status_badge import format_duration
+from skyexec_nb.views.sweep_values import shown_values
 from skyexec_nb.views.table_records import matrix_axes, sweep_table_record
 from skyexec_nb.views.theme import theme_style
 
@@ -80,6 +81,7 @@ def _head(text: str, css: str) -> widgets.HTML:
     out.add_class(css)
     out.add_class("skx-th")
     return out
+
 
 
 class SweepPanel(RecordedView, widgets.VBox):
@@ -142,7 +144,7 @@ class SweepPanel(RecordedView, widgets.VBox):
 
     def _layout_table(self) -> widgets.GridBox:
         """The matrix (two keys) or one row per job with a column per key (see the module docstring)."""
-        values = self.sweep.values
+        values = shown_values(self.sweep)
         axes = matrix_axes(values)
         if axes is not None:
             first, second = list(values[0])
@@ -265,7 +267,7 @@ class SweepPanel(RecordedView, widgets.VBox):
         if cell.description != text:
             cell.description = text
         job = self.sweep.jobs[index]
-        tip = f"{values_text(self.sweep.values[index])} · job {job.id} · {new.value if new else '?'}"
+        tip = f"{values_text(shown_values(self.sweep)[index])} · job {job.id} · {new.value if new else '?'}"
         if cell.tooltip != tip:
             cell.tooltip = tip
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
 from skyexec_nb.views.status_badge import badge_html
+from skyexec_nb.views.sweep_values import shown_values
 
 _MUTED = "color:var(--jp-ui-font-color2, #6c757d)"
 _TH = f'style="text-align:left;padding:1px 8px 1px 0;{_MUTED}"'
@@ -92,7 +93,7 @@ def matrix_axes(values: list[dict[str, Any]]) -> tuple[list[str], list[str]] | N
 def sweep_table_record(name: str, sweep: Any, states: list[JobStatus | None], cells: list[str]) -> tuple[str, str]:
     """``(text, html)`` of a sweep: its name, counts, and the table of the live panel (a matrix with
     the grid's values as headers for two keys, else one row per job and a column per key)."""
-    jobs, values = list(sweep.jobs), list(sweep.values)
+    jobs, values = list(sweep.jobs), shown_values(sweep)
     counts: dict[str, int] = {}
     for s in states:
         key = s.value if s is not None else "UNKNOWN"

@@ -222,3 +222,24 @@ def test_python_bundles_holding_pushed_values_are_private():
     bundle = make_bundle("x = TOKEN\n", push={"TOKEN": "sekrit-123"}, pull=["x"])
     assert stat.S_IMODE(bundle_root().stat().st_mode) == 0o700
     assert bundle.parent == bundle_root()
+
+
+def test_sweep_panel_and_its_record_never_show_a_secret_value():
+    """Swept secret values stay off the screen: the panel's cells and its saved record show tags."""
+    from skyexec_nb.views.sweep_panel import SweepPanel
+
+    s = sweep(SkyExecutor(), "true", {"API_TOKEN": ["sekrit-a1", "sekrit-b2"], "LR": [1, 2]}, backend="local")
+    s.wait(120)  # generous: a loaded 2-core CI machine
+    panel = SweepPanel(s)
+    shown = " ".join(str(getattr(w, "value", "")) + str(getattr(w, "tooltip", "")) + str(getattr(w, "description", ""))
+                     for w in _walk(panel))
+    bundle = panel._repr_mimebundle_() if hasattr(panel, "_repr_mimebundle_") else {}
+    record = " ".join(str(v) for v in (bundle or {}).values())
+    assert "sekrit" not in shown and "sekrit" not in record
+    assert all("sekrit" not in v for values in s.shown_values for v in values.values())
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)

@@ -134,6 +134,15 @@ class Sweep:
         return cls(sweep_id, [Job(row["id"], registry) for row in rows],
                    [i.get("values", {}) for i in info], info[0].get("max_parallel"))
 
+    @property
+    def shown_values(self) -> list[dict[str, str]]:
+        """Each job's values as text for the screen: a secret-named one (``API_KEY``, ``TOKEN``...)
+        shows as ``******** <tag>``, never its value (the tag tells values apart)."""
+        from skyexec_nb.model.masking import MASK, is_secret_name, secret_tag
+
+        return [{k: f"{MASK} {secret_tag(x)}" if is_secret_name(k) else str(x) for k, x in values.items()}
+                for values in self.values]
+
     def counts(self) -> dict[str, int]:
         """{status: number of jobs}, only statuses that occur, in JobStatus order."""
         found = [job.status for job in self.jobs]
