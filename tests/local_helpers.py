@@ -8,8 +8,9 @@ from typing import Callable
 from skyexec_nb.engine.jobs.procs import group_alive
 
 
-def wait_for(cond: Callable[[], object], timeout: float = 15.0, interval: float = 0.02) -> object:
-    """Poll ``cond`` until truthy; fail the test after ``timeout`` seconds."""
+def wait_for(cond: Callable[[], object], timeout: float = 60.0, interval: float = 0.02) -> object:
+    """Poll ``cond`` until truthy; fail the test after ``timeout`` seconds (generous: a loaded 2-core
+    CI machine starts a supervisor in seconds; a passing wait returns as soon as ``cond`` holds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = cond()

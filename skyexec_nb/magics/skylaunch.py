@@ -319,10 +319,13 @@ class SkyLaunchMagics(Magics, Configurable):
             return
         try:
             job = job_refs.resolve_job(ref)
-        except UsageError:
+        except UsageError as not_job:
             if ref.strip().lstrip("-").isdigit() or not ref.strip():
                 raise
-            print(job_refs.cluster_details(ref.strip()))  # not a recorded job: a cluster
+            try:  # not a recorded job: a cluster the SkyPilot API server knows?
+                print(job_refs.cluster_details(ref.strip()))
+            except UsageError as not_cluster:
+                raise UsageError(f"{not_job} Nor a cluster: {not_cluster}") from None
             return
         print(job_refs.job_details(job))
 

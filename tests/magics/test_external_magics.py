@@ -109,7 +109,9 @@ def test_skystatus_cluster_shows_resources_endpoints_and_autostop(ip, team, caps
 def test_skystatus_unknown_cluster_is_one_line(ip, team):
     with pytest.raises(UsageError) as found:
         ip.run_line_magic("skystatus", "nope")
-    assert str(found.value) == "No cluster 'nope' on the SkyPilot API server (see %skyjobs --all)"
+    assert str(found.value).startswith("Invalid JOB: a job id, a job name")
+    assert str(found.value).endswith("Nor a cluster: No cluster 'nope' on the SkyPilot API server (see %skyjobs --all)")
+    assert "\n" not in str(found.value)
     with pytest.raises(UsageError, match="Invalid JOB"):
         ip.run_line_magic("skystatus", "42")  # a job id stays a job id
 

@@ -197,7 +197,7 @@ def test_without_wait_returns_at_once_and_displays_the_job(ip: InteractiveShell,
     job = ip.user_ns["j"]
     assert result.result is None and not job.done()
     assert "<Job 1 'bg' local" in capsys.readouterr().out
-    assert job.wait(30) is JobStatus.SUCCEEDED and "late" in job.logs()
+    assert job.wait(120) is JobStatus.SUCCEEDED and "late" in job.logs()
     assert recorded() == [job]
 
 
@@ -210,7 +210,7 @@ def test_ctrl_c_during_wait_cancels_the_job(ip: InteractiveShell, monkeypatch: p
     with pytest.raises(KeyboardInterrupt):
         _skylaunch(ip, "--wait --out j", "sleep 30\n")
     job = ip.user_ns["j"]
-    assert job.wait(30) is JobStatus.CANCELLED
+    assert job.wait(120) is JobStatus.CANCELLED
 
 
 BAD_LINES: list[tuple[str, str]] = [

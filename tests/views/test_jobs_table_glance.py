@@ -28,7 +28,7 @@ def shown_names(table: JobsTable) -> list[str]:
 def test_columns_and_what_they_show(local_job, wait):
     ok = local_job("echo ok", name="ok-job", cpus=2, num_nodes=2)
     bad = local_job("exit 3", name="bad-job")
-    ok.wait(30), bad.wait(30)
+    ok.wait(120), bad.wait(120)
     table = JobsTable(interval=0.2)
     try:
         assert [plain(h) for h in table.header] == ["Name", "Status", "Resources", "Started", "Duration", "Exit",
@@ -46,10 +46,10 @@ def test_columns_and_what_they_show(local_job, wait):
 def test_counts_filters_and_order(local_job, executor, wait):
     done = [local_job("true", name=f"done-{i}") for i in range(2)]
     for job in done:
-        job.wait(30)
+        job.wait(120)
     running = local_job("sleep 60", name="long-train")
     s = sweep(executor, "true", grid={"LR": [1, 2]}, name="scan", backend="local")
-    s.wait(30)
+    s.wait(120)
     table = JobsTable(interval=0.2)
     try:
         wait(lambda: table.state_counts == {"RUNNING": 1, "SUCCEEDED": 4})

@@ -114,7 +114,7 @@ def test_default_name_is_shown_and_launched(executor, wait):
         job = p.launch()
         assert job is not None and job.name == default  # the preview's name is the job's name
         assert p.default_job_name() != default  # the next launch from here gets its own name
-        job.wait(30)
+        job.wait(120)
     finally:
         p.close()
 

@@ -61,7 +61,7 @@ def test_three_keys_list_one_row_per_job_and_a_column_per_key(executor, wait):
 
 def test_clicking_a_cell_opens_its_launch_panel(executor, wait):
     s = sweep(executor, "echo value=$A", grid={"A": [1, 2, 3]})
-    s.wait(30)
+    s.wait(120)
     panel = SweepPanel(s)
     try:
         assert texts(panel.key_headers) == ["A"]

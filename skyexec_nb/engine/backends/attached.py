@@ -16,12 +16,16 @@ the skypilot and jobs backends do. Differences, because the job is not ours:
   already kept are skipped, none is written twice) and the error is cleared;
 * a refused cancel (another user's job, ``PermissionDeniedError``) is one line in the log and the
   ``error`` column; the job goes on being followed, and can be cancelled again;
-* a cluster torn down elsewhere ends the job FAILED saying so.
+* a cluster torn down elsewhere ends the job FAILED saying so;
+* a SIGTERM to the supervisor that is no cancel request (``kill``) stops following: the job ends
+  FAILED here ("stopped following"), SkyPilot's job is left alone, and watching it again starts anew.
 """
 from __future__ import annotations
 
 import re
+import signal
 import threading
+import time
 from typing import Any
 
 from skyexec_nb.engine.backends.managed import OVERRIDES as MANAGED_OVERRIDES
@@ -194,7 +198,9 @@ class Follow:
         self.stream_broke = False
         self.lost: str | None = None  # why the API server is away, while it is
         self.cancels_seen: Any = None
+        self.last_request_at = 0.0
         self.endpoints_done = False
+        self.stop_asked = threading.Event()  # a SIGTERM that was no cancel request: stop following
 
     def note(self, message: str) -> None:
         self.ctx.log.write_line(f"{TAG} {message}")
@@ -253,6 +259,7 @@ class Follow:
         """Ask SkyPilot to cancel; a refusal is one line and the job goes on being followed."""
         row = self.ctx.registry.get(self.ctx.job_id) or {}
         self.cancels_seen = (row.get("extra") or {}).get("cancel_requested")
+        self.last_request_at = time.time()
         owner = (row.get("extra") or {}).get("owner")
         self.note(f"cancelling {self.ref}" + (f" (launched by {owner})" if owner else ""))
         try:
@@ -279,8 +286,27 @@ class Follow:
         if found:
             self.ctx.update(endpoints={str(p): u if "://" in u else f"http://{u}" for p, u in found.items()})
 
+    def _on_term(self, previous: Any) -> Any:
+        def handler(signum: int, frame: Any) -> None:
+            self.stop_asked.set()
+            if callable(previous):
+                previous(signum, frame)
+        return handler
+
+    def stop_wanted(self) -> bool:
+        """A SIGTERM that came with no cancel request (e.g. ``kill``): stop following; SkyPilot's job
+        is left alone (a refused cancel must not keep a follower forever)."""
+        if not self.stop_asked.is_set() or time.time() - self.last_request_at < 10.0:
+            self.stop_asked.clear()  # (the signal of a cancel request just handled)
+            return False
+        return True
+
     def run(self) -> None:
         ctx = self.ctx
+        try:
+            signal.signal(signal.SIGTERM, self._on_term(signal.getsignal(signal.SIGTERM)))
+        except ValueError:  # not the main thread (tests): SIGTERM keeps its meaning
+            pass
         self.note(f"watching {self.ref} through SkyPilot's API server (launched elsewhere)")
         if self.kind == "job":
             self._record_resources()
@@ -292,6 +318,10 @@ class Follow:
                 return  # ended from outside: nothing more to follow
             if self.lost is None and self.cancel_wanted(row):
                 self.cancel()
+            elif self.stop_wanted():
+                return self._end(JobStatus.FAILED, {"error": f"stopped following {self.ref} (SIGTERM to its "
+                                                             "supervisor); SkyPilot's job was left alone"},
+                                 remote=False)
             try:
                 status, fields = self.probe()
             except Exception as exc:  # noqa: BLE001
@@ -348,11 +378,11 @@ class Follow:
         self.note("the SkyPilot API server answers again; following the log from where it broke")
         self.ctx.update(error=None)
 
-    def _end(self, status: JobStatus, fields: dict[str, Any]) -> None:
-        if self.pump is not None and not self.stream_broke:  # SkyPilot's stream trails the state a little
+    def _end(self, status: JobStatus, fields: dict[str, Any], remote: bool = True) -> None:
+        if remote and self.pump is not None and not self.stream_broke:  # SkyPilot's stream trails the state
             self.pump.join(timeout=10.0)
         self.note(f"job ended: {status.value}" + (f" ({fields['error']})" if fields.get("error") else ""))
-        self.ctx.set_status(status, remote_final=True, **fields)
+        self.ctx.set_status(status, remote_final=remote, **fields)
 
 
 class AttachedBackend(BaseBackend):

@@ -5,13 +5,17 @@ Bounds are generous: a supervisor imports SkyPilot (seconds on a loaded 2-core m
 """
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from local_helpers import env_for_child, wait_for
 from skyexec_nb.engine.backends.attached import attach, find_attached, lookup
+from skyexec_nb.engine.jobs.procs import pid_alive
 from skyexec_nb.engine.jobs.registry import get_registry
 from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.engine.skyapi.external_rows import ServerProblem
@@ -97,6 +101,13 @@ def test_another_users_job_that_cannot_be_cancelled_is_one_line_and_goes_on(team
     job.cancel()  # asked again: refused again, still followed
     wait_for(lambda: len(_lines(job, "refused")) == 2, timeout=TIMEOUT)
     assert job.status == JobStatus.RUNNING
+    pid = job.row()["supervisor_pid"]
+    time.sleep(10)  # (a SIGTERM within 10 s of a cancel request is that request's own)
+    os.kill(pid, signal.SIGTERM)  # someone stops the follower: SkyPilot's job is left alone
+    assert job.wait(TIMEOUT) == JobStatus.FAILED
+    assert job.error.startswith(f"stopped following {ref} (SIGTERM to its supervisor)")
+    wait_for(lambda: not pid_alive(pid), timeout=TIMEOUT)
+    assert find_attached(ref) is None  # watching it again starts anew
 
 
 def test_api_server_going_down_mid_follow_pauses_then_resumes_without_losing_or_repeating(standin, monkeypatch):

@@ -62,7 +62,7 @@ def test_managed_cancel_in_flight(standin):
     job = launch()
     watch(job, lambda j: j.extra.get("sky_request_state") == "RUNNING")
     job.cancel()
-    assert job.wait(15) == JobStatus.CANCELLED
+    assert job.wait(120) == JobStatus.CANCELLED
     assert "sky.api_cancel" in job.logs()
 
 

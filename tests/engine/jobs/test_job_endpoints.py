@@ -52,14 +52,14 @@ def test_local_job_serving_http(tmp_path: Path) -> None:
             assert response.status == 200
     finally:
         job.cancel()
-    assert job.wait(timeout=20) == JobStatus.CANCELLED
+    assert job.wait(timeout=120) == JobStatus.CANCELLED
     assert wait_for(lambda: job.endpoints() == {}, timeout=5)
 
 
 def test_a_job_without_ports_has_no_endpoints(tmp_path: Path) -> None:
     job = launcher.launch(SkyExecutor(), "true", backend="local", name="noports")
     assert job.endpoints() == {} and job.endpoints_error is None
-    job.wait(timeout=20)
+    job.wait(timeout=120)
 
 
 def test_cloud_job_uses_the_recorded_endpoints_without_asking_sky(tmp_path: Path,

@@ -27,7 +27,7 @@ def _python(code: str, timeout: float = 60) -> str:
 def test_second_process_lists_jobs_and_reads_logs():
     first = launch(SkyExecutor(), "echo alpha", name="a")
     second = launch(SkyExecutor(num_nodes=2), "echo beta", name="b")
-    assert first.wait(30) is second.wait(30) is JobStatus.SUCCEEDED
+    assert first.wait(120) is second.wait(120) is JobStatus.SUCCEEDED
     out = json.loads(_python("""
         import json
         from skyexec_nb.engine.jobs.launcher import jobs, find_job
@@ -53,7 +53,7 @@ def test_job_keeps_running_after_launcher_exits_and_new_process_reattaches():
         out = _python(f"""
             from skyexec_nb.engine.jobs.launcher import get_job
             job = get_job({job_id})
-            print(job.wait(30).value, sum(1 for line in job.follow() if ' tick ' in line))
+            print(job.wait(120).value, sum(1 for line in job.follow() if ' tick ' in line))
         """)
         assert out.split() == ["SUCCEEDED", "15"]
         assert job.status is JobStatus.SUCCEEDED and [j.id for j in jobs()] == [job_id]
