@@ -4,7 +4,8 @@ Each row is a key Text, a value Text and a remove button; "Add" appends an empty
 commit on Enter or when the field loses focus (``continuous_update=False``). A value whose key
 looks secret (:func:`is_secret_name`) is never shown once committed: the value box is emptied and
 its placeholder says the value is hidden; the real value stays in Python and goes to the job.
-Typing a new value replaces it; leaving the box empty keeps it.
+Typing a new value replaces it; leaving the box empty keeps it. A value of None (a task YAML's
+``HF_TOKEN:``, set at launch) stays None until a value is typed; its placeholder says so.
 """
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from skyexec_nb.model.masking import is_secret_name
 from skyexec_nb.views.picker_fields import assign_showing_error, error_html
 
 HIDDEN_PLACEHOLDER = "******** (hidden; type to replace)"
+SET_AT_LAUNCH = "(no value: set at launch)"
 
 
 class KVRow(widgets.HBox):
     """One key/value pair; ``real_value`` is the value sent to the job, whatever is displayed."""
 
-    def __init__(self, key: str, value: str, on_change: Callable[[], None], on_remove: Callable[["KVRow"], None],
+    def __init__(self, key: str, value: str | None, on_change: Callable[[], None], on_remove: Callable[["KVRow"], None],
                  key_placeholder: str = "NAME", value_placeholder: str = "value", mask_secrets: bool = True) -> None:
         self.mask_secrets = mask_secrets
         self.key = widgets.Text(value=key, placeholder=key_placeholder, continuous_update=False,
@@ -54,11 +56,11 @@ class KVRow(widgets.HBox):
             self.value.placeholder = HIDDEN_PLACEHOLDER
             self.value.value = ""
         else:
-            self.value.placeholder = self._value_placeholder
-            self.value.value = self.real_value
+            self.value.placeholder = SET_AT_LAUNCH if self.real_value is None else self._value_placeholder
+            self.value.value = self.real_value or ""
 
     def _value_changed(self, change: dict) -> None:
-        if change["new"] or not self.hidden:  # empty text on a hidden secret keeps it
+        if change["new"] or not (self.hidden or self.real_value is None):  # empty text keeps a hidden secret or an unset value
             self.real_value = change["new"]
         if self.hidden and change["new"]:
             self._mask_or_show()
@@ -104,14 +106,14 @@ class KeyValueRows(widgets.VBox):
         """The rows shown."""
         return list(self.rows_box.children)
 
-    def add_row(self, key: str = "", value: str = "") -> KVRow:
+    def add_row(self, key: str = "", value: str | None = "") -> KVRow:
         """Append a row (an empty one from the "Add" button)."""
         row = KVRow(key, value, self._commit, self._remove, *self._placeholders, mask_secrets=self.mask_secrets)
         self.rows_box.children = (*self.rows_box.children, row)
         return row
 
-    def as_dict(self) -> dict[str, str]:
-        """The real (unmasked) pairs of the rows with a key."""
+    def as_dict(self) -> dict[str, str | None]:
+        """The real (unmasked) pairs of the rows with a key (None: no value, set at launch)."""
         return {r.key.value.strip(): r.real_value for r in self.rows if r.key.value.strip()}
 
     def _remove(self, row: KVRow) -> None:
@@ -138,13 +140,18 @@ class KeyValueRows(widgets.VBox):
             row.close()
         self.rows_box.children = ()
         for key, value in (mapping or {}).items():
-            self.add_row(str(key), "" if value is None else str(value))
+            self.add_row(str(key), None if value is None else str(value))
 
     def _set_error(self, message: str) -> None:
         if message != self.error:
             self.error = message
             self.error_label.value = error_html(message)
             self.on_validity()
+
+    def reset(self) -> None:
+        """Show the model's dict again and clear the error."""
+        self._rebuild(getattr(self.model, self.name))
+        self._set_error("")
 
     def unbind(self) -> None:
         """Stop following the model."""

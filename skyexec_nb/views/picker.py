@@ -23,6 +23,9 @@ CSS classes (stable; browser tests rely on them):
   ``skx-launch-message`` (red launch error), ``skx-panels`` (where the new job's launch panel
   appears; see :mod:`skyexec_nb.views.launch_panel` for its classes)
 - ``skx-plan-button`` shows SkyPilot's optimizer plan in ``skx-plan`` (launches nothing)
+- ``skx-open-yaml*`` opens a task YAML, ``skx-kept`` what is kept from it, ``skx-field-workdir``
+  (see :mod:`~skyexec_nb.views.picker_yaml`); ``skx-required*`` values set at launch
+  (:mod:`~skyexec_nb.views.required_inputs`)
 
 The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.jobs.launcher.launch``.
 One click, one job: Launch is disabled from the click until the job is recorded, then reads
@@ -50,10 +53,13 @@ from skyexec_nb.views.kv_rows import KeyValueRows
 from skyexec_nb.views.local_gpus import gpu_warning, local_gpu_count, requested_gpus
 from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label,
                                            form_label, gpu_hint_line, make_widget)
-from skyexec_nb.views.picker_notes import LOCAL_PRICE_TEXT, launch_reason, price_note, yaml_stale  # noqa: F401
+from skyexec_nb.views.picker_notes import (LOCAL_PRICE_TEXT, launch_reason, price_note, show_price_note,  # noqa: F401
+                                           yaml_stale)
+from skyexec_nb.views.picker_yaml import KeptView, WorkdirField, YamlOpener, open_into
 from skyexec_nb.views.plan_button import PlanView
 from skyexec_nb.views.price_line import PriceLine
 from skyexec_nb.views.record import RecordedView, StaleNote
+from skyexec_nb.views.required_inputs import RequiredInputs
 from skyexec_nb.views.static_repr import picker_record
 from skyexec_nb.views.theme import ERROR, theme_style
 from skyexec_nb.views.yaml_preview import YamlPreview
@@ -140,13 +146,20 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self.plan_button, self.plan_output = self.planner.button, self.planner.output
         self.panels = widgets.VBox()
         self.panels.add_class("skx-panels")
+        self.opener = YamlOpener(lambda path: open_into(self, path))
+        self.workdir = WorkdirField(executor, self._workdir_changed)
+        self.kept = KeptView(executor)
+        self.required = RequiredInputs(executor, self._validity_changed)
+        self.task_run: str | None = None  # the run script and name of the YAML opened last
+        self.task_name: str | None = None
         self.stale = StaleNote("skx-picker")
 
         launch_row = widgets.HBox([self.launch_button, self.plan_button, self.launch_reason],
                                   layout=widgets.Layout(width="auto", min_width="0"))
         launch_row.add_class("skx-wrap-row")
-        rows = [("Backend", self.backend), ("Job name", self.name), ("Command", self.command),
-                *self._fields(MAIN_FIELDS)]
+        rows = [("Open a task YAML", self.opener), ("Backend", self.backend), ("Job name", self.name),
+                ("Command", self.command), ("Workdir", self.workdir), *self._fields(MAIN_FIELDS),
+                ("Set at launch", self.required), ("Kept from the YAML", self.kept)]
         advanced = [*self._fields(ADVANCED_FIELDS), ("Environment variables", self.env_vars),
                     ("File mounts", self.file_mounts)]
         tail = [("Price", widgets.VBox([self.price, self.price_note], layout=_auto("48em"))),
@@ -154,6 +167,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         cells: list[widgets.Widget] = []
         for label, field in rows:
             cells += self._row(label, field)
+        self._required_cells, self._kept_cells = cells[-4:-2], cells[-2:]
         cells.append(advanced_row)
         for label, field in advanced:
             pair = self._row(label, field)
@@ -212,7 +226,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         """``{field: message}`` of every field whose form text the model refused."""
         found = {name: b.error for name, b in self.bindings.items() if b.error}
         found.update({kv.name: kv.error for kv in (self.env_vars, self.file_mounts) if getattr(kv, "error", "")})
-        return found
+        return found | ({"workdir": self.workdir.error} if self.workdir.error else {})
 
     def default_job_name(self) -> str:
         """The name a launch with an empty name field gets (the engine's default, this form's tag)."""
@@ -230,11 +244,15 @@ class ResourcePicker(RecordedView, widgets.VBox):
     @property
     def launch_reason_text(self) -> str:
         """Why Launch is disabled, in words ('' when it is enabled or the job was just launched)."""
-        return launch_reason(self.invalid_fields, self.command.value)
+        return launch_reason(self.invalid_fields, self.command.value, self.required.missing)
 
     def _validity_changed(self) -> None:
-        if not hasattr(self, "launch_reason"):
+        if not hasattr(self, "_kept_cells"):
             return  # still building
+        for cell in self._required_cells:
+            cell.layout.display = None if self.required.inputs else "none"
+        for cell in self._kept_cells:
+            cell.layout.display = None if self.kept.lines else "none"
         self._mark_stale()
         if self._launching or self._launched_at is not None:  # one click, one job
             self.launch_button.disabled = True
@@ -253,20 +271,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self._price_note()
 
     def _price_note(self) -> None:
-        local = self.backend.value == "local"
-        invalid = self.invalid_fields
-        for css in ("skx-price-local", "skx-price-stale", "skx-stale-marker"):
-            self.price_note.remove_class(css)
-        text, css = price_note(self.backend.value, invalid)
-        for c in css:
-            self.price_note.add_class(c)
-        box = "skx-stale-marker-box" if invalid and not local else "skx-muted"
-        self.price_note.value = f'<div class="{box}">{html.escape(text)}</div>' if text else ""
-        self.price.layout.display = "none" if local else None
-        if invalid and not local:
-            self.price.add_class("skx-is-stale")
-        else:
-            self.price.remove_class("skx-is-stale")
+        show_price_note(self.price, self.price_note, self.backend.value, self.invalid_fields)
 
     def _price_changed(self, ask: bool) -> None:
         """Ask for the price of the current fields (cloud backends only: the local one bills nothing)."""
@@ -298,6 +303,11 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self.yaml.refresh()
         self._form_changed()
 
+    def _workdir_changed(self) -> None:
+        if hasattr(self, "_kept_cells"):
+            self.yaml.refresh()
+            self._form_changed()
+
     def _backend_changed(self, _change: traitlets.Bunch) -> None:
         self._price_changed(ask=True)
         self._gpu_check()
@@ -317,6 +327,14 @@ class ResourcePicker(RecordedView, widgets.VBox):
             self._validity_changed()
 
     # -- actions -----------------------------------------------------------------------------
+    def open_yaml(self, path: str) -> bool:
+        """Open a task YAML file into the form, as "Open YAML" does (:func:`.picker_yaml.open_into`).
+
+        True when it opened; else the one-line error is ``self.opener.error`` and the form is unchanged.
+        """
+        self.opener.path.value = str(path)
+        return self.opener.open_path()
+
     def launch(self) -> Any:
         """Launch the command on the executor; show the job's panel below (or the error, in words).
 
@@ -333,7 +351,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
 
         try:
             job = launcher.launch(self.executor, self.command.value, backend=self.backend.value,
-                                  name=self.job_name())
+                                  name=self.job_name(), env=self.required.values() or None)
         except Exception as exc:  # FieldError, backend precheck: the user reads why
             self.launch_message.value = (f'<span style="color:{ERROR};font-weight:600">Launch failed: '
                                          f"{html.escape(str(exc))}</span>")
@@ -388,7 +406,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
             self._relaunch_timer.cancel()
         for binding in self.bindings.values():
             binding.unbind()
-        for kv in (self.env_vars, self.file_mounts):
+        for kv in (self.env_vars, self.file_mounts, self.required):
             kv.unbind()
         self.executor.unobserve(self._executor_changed)
         stack = list(self.children)

@@ -287,6 +287,11 @@ class FieldBinding:
         self.label.value = error_html(message)
         self.on_validity()
 
+    def reset(self) -> None:
+        """Show the model's value again and clear the error (text the model refused is dropped)."""
+        self._show(getattr(self.model, self.spec.name))
+        self._set_error("")
+
     def unbind(self) -> None:
         """Stop syncing (the picker calls this when closed)."""
         self.widget.unobserve(self._from_widget, "value")
