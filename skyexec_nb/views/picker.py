@@ -359,6 +359,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
             self._validity_changed()
             return None
         self.job = job
+        self.required.forget_secrets()
         if not self.name.value.strip():  # the next launch from here gets a name of its own
             self._name_tag = uuid.uuid4().hex[:4]
             self._show_name_placeholder()

@@ -89,6 +89,13 @@ class RequiredInputs(widgets.VBox):
         """``{name: value}`` typed (given to the launch as its ``env``)."""
         return {name: box.value for name, box in self.inputs.items() if box.value}
 
+    def forget_secrets(self) -> None:
+        """Empty the masked inputs (after a launch took them): a widget's value is synced state, and
+        a notebook saved with its widget state must not carry a secret."""
+        for box in self.inputs.values():
+            if isinstance(box, widgets.Password):
+                box.value = ""
+
     def _typed(self, _change: Any) -> None:
         self.on_change()
 

@@ -17,7 +17,9 @@ ARTIFACTS = REPO / "test-artifacts"  # the conftest's page fixture creates it
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SETUP = '%load_ext skyexec_nb\n%config SkyLaunchMagics.default_backend = "local"'
+# A state dir of its own: the jobs table shows this notebook's jobs only, whatever ran before it.
+SETUP = ('import os, tempfile\nos.environ["SKYEXEC_NB_HOME"] = tempfile.mkdtemp(prefix="skx-views-")\n'
+         '%load_ext skyexec_nb\n%config SkyLaunchMagics.default_backend = "local"')
 
 FAILED_CELL = """\
 %%skylaunch --name will-fail --out failed

@@ -200,3 +200,21 @@ def test_launch_runs_in_the_workdir(picker, tmp_path, wait):
     panel = picker.panels.children[0]
     wait(lambda: panel.badge.status in ("SUCCEEDED", "FAILED"))
     wait(lambda: "shipped-code" in panel.log_pane.value)
+
+
+def test_a_secret_typed_for_a_launch_is_not_kept_in_the_widget_state(tmp_path) -> None:
+    """After the launch took it, the masked input is empty: a saved widget state holds no secret."""
+    from skyexec_nb.engine.jobs.status import JobStatus
+    from skyexec_nb.model.executor import SkyExecutor
+    from skyexec_nb.views.picker import ResourcePicker
+
+    picker = ResourcePicker(SkyExecutor.from_config({"envs": {"HF_TOKEN": None}}))
+    picker.backend.value = "local"
+    picker.command.value = 'echo "len=${#HF_TOKEN}"'
+    box = picker.required.inputs["HF_TOKEN"]
+    box.value = "hf_secret_value"
+    picker.launch_button.click()
+    assert picker.job is not None and box.value == ""
+    assert "hf_secret_value" not in str(picker.get_state())
+    assert picker.job.wait(120) is JobStatus.SUCCEEDED  # generous: a loaded 2-core CI machine
+    assert "len=15" in picker.job.logs()
