@@ -145,7 +145,15 @@ class JobsTable(RecordedView, widgets.VBox):
         self.state_filter.observe(lambda _: self._refilter(), "value")
         self.name_filter.observe(lambda _: self._refilter(), "value")
         self.state_counts_line = cell("skx-jobs-state-counts")
-        toolbar = widgets.HBox([self.state_filter, self.name_filter, self.sort_button, self.state_counts_line],
+        self.all_toggle = widgets.ToggleButton(description="All SkyPilot work", layout=widgets.Layout(width="auto"),
+                                               tooltip="Also list what the SkyPilot API server knows: clusters, "
+                                                       "their jobs and managed jobs launched anywhere")
+        self.all_toggle.add_class("skx-jobs-all")
+        self.all_toggle.observe(lambda change: self._show_external(change["new"]), "value")
+        self.external = widgets.VBox(layout=widgets.Layout(width="auto", min_width="0"))
+        self.external.add_class("skx-jobs-external")
+        toolbar = widgets.HBox([self.state_filter, self.name_filter, self.sort_button, self.all_toggle,
+                                self.state_counts_line],
                                layout=widgets.Layout(width="auto"))
         toolbar.add_class("skx-toolbar")
         self.summary = cell("skx-jobs-summary")
@@ -154,7 +162,8 @@ class JobsTable(RecordedView, widgets.VBox):
         self.detail = widgets.VBox(layout=widgets.Layout(width="auto", min_width="0"))
         self.detail.add_class("skx-jobs-detail")
         self.stale = StaleNote("skx-jobs")
-        super().__init__([theme_style(), self.stale, toolbar, self.grid, self.summary, self.message, self.detail],
+        super().__init__([theme_style(), self.stale, toolbar, self.grid, self.summary, self.message, self.detail,
+                          self.external],
                          layout=widgets.Layout(width="100%", max_width="100%", overflow="hidden"))
         self.add_class("skx-jobs")
         self.stale.set_text("Live view not connected (kernel restarted or notebook reopened): run %skyjobs to "
@@ -350,17 +359,29 @@ class JobsTable(RecordedView, widgets.VBox):
 
         run_action(label, action, done)
 
+    def _show_external(self, on: bool) -> None:
+        """The "All SkyPilot work" toggle: the external table (``%skyjobs --all``) below, or none."""
+        for child in self.external.children:
+            child.close()
+        if on:
+            from skyexec_nb.views.external_table import ExternalTable
+
+            self.external.children = (ExternalTable(),)
+        else:
+            self.external.children = ()
+
     def close(self) -> None:
         """Stop updating and close every widget of the table."""
         if getattr(self, "_closed", False):  # close() again from __del__: nothing left to do
             return
         self._closed = True
+        self._show_external(False)
         self._refresher.unregister(self)
         for row in [*self.rows.values(), *self.groups.values()]:
             row.close()
         for child in [*self.header, self.recoveries_header, *self.detail.children, self.grid, self.summary,
                       self.message, self.detail, self.state_filter, self.name_filter, self.sort_button,
-                      self.state_counts_line]:
+                      self.all_toggle, self.external, self.state_counts_line]:
             child.close()
         super().close()
 

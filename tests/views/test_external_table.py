@@ -115,3 +115,20 @@ def test_unreachable_server_is_one_line_in_the_status(sent, team, wait):
         assert view.record_parts()[0].startswith("SkyPilot API server is unreachable")
     finally:
         view.close()
+
+
+def test_the_jobs_table_toggle_lists_all_skypilot_work(team, wait):
+    """The jobs table's "All SkyPilot work" toggle shows the external table below it, and hides it."""
+    from skyexec_nb.views.jobs_table import JobsTable
+
+    jobs_table = JobsTable()
+    try:
+        assert jobs_table.external.children == ()
+        jobs_table.all_toggle.value = True
+        (external,) = jobs_table.external.children
+        wait(lambda: external.complete_at is not None, timeout=TIMEOUT)
+        assert any("launched elsewhere" in v.cells.value for v in external.body.children)
+        jobs_table.all_toggle.value = False
+        assert jobs_table.external.children == ()
+    finally:
+        jobs_table.close()
