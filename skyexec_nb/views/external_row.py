@@ -10,28 +10,19 @@ notebook says so (``this notebook: job N``) instead of ``launched elsewhere`` (`
 from __future__ import annotations
 
 import html
-import time
 from typing import Any, Callable
 
 import ipywidgets as widgets
 
 from skyexec_nb.engine.skyapi.external_rows import ExternalRow
 from skyexec_nb.views.actions import ConfirmStep
+from skyexec_nb.views.jobs_rows import short_time
 from skyexec_nb.views.status_badge import badge_html, format_duration, format_time
 
 #: (title, width) of the cells, in order.
 CELLS = (("Name", "12em"), ("Kind", "4.5em"), ("User", "7em"), ("Status", "8.5em"), ("Resources", "10em"),
          ("Started", "6.5em"), ("Duration", "4.5em"), ("Cost", "4.5em"))
 KIND_TEXT = {"cluster": "cluster", "job": "job", "managed": "managed"}
-
-
-def short_time(epoch: float | None, now: float | None = None) -> str:
-    """``14:03`` today, ``05-12 14:03`` another day; an em dash for None."""
-    if not epoch:
-        return "—"
-    now = time.time() if now is None else now
-    same_day = time.localtime(epoch)[:3] == time.localtime(now)[:3]
-    return time.strftime("%H:%M:%S" if same_day else "%m-%d %H:%M", time.localtime(epoch))
 
 
 def row_texts(row: ExternalRow, origin: str = "", now: float | None = None) -> dict[str, str]:
