@@ -61,22 +61,14 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
-    """Every node except those under ``if TYPE_CHECKING:`` (annotations only, never run)."""
-    skip = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
-            and getattr(block.test, "id", getattr(block.test, "attr", None)) == "TYPE_CHECKING"
-            for stmt in block.body for n in ast.walk(stmt)}
-    return [n for n in ast.walk(tree) if id(n) not in skip]
-
-
 def _graph() -> dict[str, set[str]]:
-    """{module: skyexec_nb modules it imports}, module-level and function-level imports alike
-    (type-checking-only imports excepted)."""
+    """{module: skyexec_nb modules it imports}: module-level, function-level and type-checking
+    imports alike."""
     names = {_module_name(p): p for p in _modules()}
     graph: dict[str, set[str]] = {}
     for name, path in names.items():
         deps: set[str] = set()
-        for node in _runtime_nodes(ast.parse(path.read_text())):
+        for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("skyexec_nb"):
                 for alias in node.names:  # ``from pkg import module`` names the module itself
                     full = f"{node.module}.{alias.name}"

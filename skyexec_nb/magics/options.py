@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, argument_group
 
-from skyexec_nb.engine.jobs.backend_api import BACKEND_NAMES
+from skyexec_nb.engine.jobs.backend_table import BACKEND_NAMES
 from skyexec_nb.model.validation import is_env_name
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -47,7 +47,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from skyexec_nb.engine.jobs.backend_api import BACKEND_NAMES
+from skyexec_nb.engine.jobs.backend_table import BACKEND_NAMES
 from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.views.kv_rows import KeyValueRows
 from skyexec_nb.views.local_gpus import gpu_warning, local_gpu_count, requested_gpus

@@ -73,8 +73,8 @@ def test_a_running_jobs_chart_grows_and_a_sweep_compares_by_curves(notebook, tmp
     expect(chart.locator("select.skx-mc-x")).to_have_value("step")
     first = chart.evaluate(POINTS)
     # It grows while the job runs (points arrive a few times a second).
-    page.wait_for_function(f"(n) => {{ const l = document.querySelectorAll('.skx-launch .skx-mc-line');"
-                           f" return l.length && Number(l[0].dataset.points) >= n; }}", arg=first[0] + 20,
+    page.wait_for_function("(n) => { const l = document.querySelectorAll('.skx-launch .skx-mc-line');"
+                           " return l.length && Number(l[0].dataset.points) >= n; }", arg=first[0] + 20,
                            timeout=60_000)
     # Hide acc with its toggle: one chart left; show it again.
     toggle = chart.locator(".skx-mc-toggle", has_text="acc")

@@ -21,14 +21,12 @@ before anything is recorded), ``down(job) -> str`` to tear the job's cluster dow
 """
 from __future__ import annotations
 
-import importlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from skyexec_nb.engine.jobs.status import JobStatus
-from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.sky_module import one_line_error, strip_ansi
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,32 +133,3 @@ def one_line(exc: BaseException | str, limit: int = 300) -> str:
     """
     text = one_line_error(exc) if isinstance(exc, BaseException) else " ".join(strip_ansi(exc).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# -- lookup by name (backend modules are imported only when used: sky stays unloaded) --------
-
-#: Backend name -> module defining ``BACKEND`` (see ``backends/base.py``).
-BACKEND_MODULES: dict[str, str] = {
-    "local": "skyexec_nb.engine.backends.local",
-    "skypilot": "skyexec_nb.engine.backends.skypilot",
-    "jobs": "skyexec_nb.engine.backends.managed",
-}
-BACKEND_NAMES: tuple[str, ...] = tuple(BACKEND_MODULES)
-BACKEND_MODULES["attached"] = "skyexec_nb.engine.backends.attached"  # watches work launched elsewhere: not launchable
-
-
-def check_backend_name(name: str) -> str:
-    """Return ``name`` if it is a known backend; raise FieldError (one line) otherwise."""
-    if name not in BACKEND_MODULES:
-        raise FieldError("backend", f"one of {', '.join(BACKEND_NAMES)}", name)
-    return name
-
-
-def get_backend(name: str):
-    """The ``BACKEND`` object of backend ``name`` (imports its module on first use).
-
-    Raises:
-        FieldError: unknown backend name.
-    """
-    module = importlib.import_module(BACKEND_MODULES[check_backend_name(name)])
-    return module.BACKEND

@@ -213,7 +213,7 @@ class Job:
 
     def down(self) -> str:
         """Tear down the job's cluster (backend-specific); returns a one-line message."""
-        from skyexec_nb.engine.jobs.backend_api import get_backend
+        from skyexec_nb.engine.jobs.backend_table import get_backend
 
         return get_backend(self.backend).down(self)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Sequence
 
-from skyexec_nb.engine.jobs.backend_api import check_backend_name, get_backend
+from skyexec_nb.engine.jobs.backend_table import check_backend_name, get_backend
 from skyexec_nb.engine.jobs import launch_inputs, secrets
 from skyexec_nb.engine.jobs.job import Job
 from skyexec_nb.engine.jobs.plan import Plan

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from traitlets import Float, HasTraits, Integer, TraitError, Unicode, default, validate
 
-from skyexec_nb.engine.jobs.backend_api import BACKEND_NAMES
+from skyexec_nb.engine.jobs.backend_table import BACKEND_NAMES
 from skyexec_nb.model.limits import is_int, within
 from skyexec_nb.process_wide import ProcessWide
 

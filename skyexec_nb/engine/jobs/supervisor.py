@@ -26,7 +26,8 @@ import time
 import traceback
 from pathlib import Path
 
-from skyexec_nb.engine.jobs.backend_api import RunContext, get_backend, one_line
+from skyexec_nb.engine.jobs.backend_api import RunContext, one_line
+from skyexec_nb.engine.jobs.backend_table import get_backend
 from skyexec_nb.engine.jobs import secrets
 from skyexec_nb.engine.jobs.logfile import LogWriter
 from skyexec_nb.engine.jobs.procs import stamp

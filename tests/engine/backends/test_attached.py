@@ -151,7 +151,7 @@ def test_bad_references_are_one_line_and_record_nothing(team):
 
 def test_attached_is_not_a_backend_to_launch_with(standin):
     import skyexec_nb
-    from skyexec_nb.engine.jobs.backend_api import BACKEND_NAMES
+    from skyexec_nb.engine.jobs.backend_table import BACKEND_NAMES
 
     assert "attached" not in BACKEND_NAMES
     with pytest.raises(ValueError, match="Invalid backend: 'attached' only watches work launched elsewhere"):

@@ -3,8 +3,6 @@ prints, JSON lines, the explicit marker, and bad input that must never raise."""
 from __future__ import annotations
 
 import math
-import os
-import time
 
 import pytest
 
