@@ -189,25 +189,13 @@ def is_external_ref(ref: str) -> bool:
 
 def _in_thread(work: Any, timeout: float) -> Any:
     """``work()`` in a daemon thread, waited for at most ``timeout`` s (Ctrl-C stops the wait)."""
-    import threading
+    from skyexec_nb.engine.skyapi.sdk import NoAnswer, call_within
 
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = work()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name="skyexec-magic-wait", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    try:
+        return call_within(work, timeout, "skyexec-magic-wait")
+    except NoAnswer:
         raise UsageError(f"The SkyPilot API server did not answer within {timeout:.0f}s; try again "
-                         "(sky api info says whether it is there)")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+                         "(sky api info says whether it is there)") from None
 
 
 def attach_external(ref: str, timeout: float = SERVER_WAIT) -> Job:

@@ -44,7 +44,7 @@ from skyexec_nb.engine.skyapi.external import (  # noqa: F401  (REF_FORMS, parse
     ref_text,
     server_problem,
 )
-from skyexec_nb.engine.skyapi.sdk import one_line_error, sdk
+from skyexec_nb.engine.skyapi.sdk import NoAnswer, call_within, one_line_error, sdk
 
 #: Transport errors that mean "the API server is not there" (the job itself goes on).
 _GONE = ("ApiServerConnectionError", "ApiServerAuthenticationError", "ConnectionError", "Timeout",
@@ -61,22 +61,10 @@ def lookup(ref: str, *, timeout: float = 60.0, sky: Any = None) -> ExternalRow:
         ServerProblem: the API server could not be asked (one line). TimeoutError: no answer in time.
     """
     kind, cluster, job_id = parse_ref(ref)
-    box: dict[str, Any] = {}
-
-    def ask() -> None:
-        try:
-            box["row"] = _ask(sky or sdk(), kind, cluster, job_id)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=ask, name="skyexec-attach-lookup", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise TimeoutError(f"The SkyPilot API server did not answer about {ref} within {timeout:.0f}s")
-    if "error" in box:
-        raise box["error"]
-    return box["row"]
+    try:
+        return call_within(lambda: _ask(sky or sdk(), kind, cluster, job_id), timeout, "skyexec-attach-lookup")
+    except NoAnswer:
+        raise TimeoutError(f"The SkyPilot API server did not answer about {ref} within {timeout:.0f}s") from None
 
 
 def _ask(sky: Any, kind: str, cluster: str | None, job_id: int) -> ExternalRow:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from skyexec_nb.model.sky_module import SDK_ENV, one_line_error, sdk, strip_ansi  # noqa: F401
+
+T = TypeVar("T")
 
 
 class RequestAborted(Exception):
@@ -124,3 +126,33 @@ def pump_lines(lines: Iterable[str | None], write: Callable[[str], None], name: 
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
+
+
+class NoAnswer(TimeoutError):
+    """:func:`call_within`'s work did not finish in time (not a TimeoutError the work raised)."""
+
+
+def call_within(work: Callable[[], T], timeout: float, name: str = "skyexec-sky-call") -> T:
+    """``work()`` in a daemon thread, waited for at most ``timeout`` s: its value, or what it raised.
+
+    An SDK call can block on an API server that does not answer; the caller gets control back.
+
+    Raises:
+        NoAnswer: (a TimeoutError) no answer within ``timeout`` s (the thread finishes on its own).
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise NoAnswer(f"no answer within {timeout:.0f}s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
