@@ -111,6 +111,10 @@ class ManagedJobsBackend(SkyBackend):
         run.get(request_id)
         run.ctx.set_status(JobStatus.CANCELLING)
 
+    def limit_action(self, ctx: Any) -> tuple[str, bool]:
+        """A limit cancels the managed job; the jobs controller removes its cluster itself."""
+        return "cancelling the managed job (SkyPilot's jobs controller removes its cluster)", False
+
     def down(self, job: Any) -> str:
         """Nothing to tear down: the jobs controller removes the job's cluster when the job ends."""
         return (f"Job {job.id} is a managed job: SkyPilot's jobs controller tears its cluster down "

@@ -20,19 +20,34 @@ In the supervisor, ``run(ctx)``:
 SkyPilot's own errors (no cloud access, unavailable resources, quota, API server unreachable)
 end the job FAILED with SkyPilot's message on one line in the log and the ``error`` column.
 
+Spend limits (see ``engine/jobs/limit_watch.py``): before launching on a cluster the user named,
+``sky.status`` tells whether it exists already (``extra['cluster_new']``; an unnamed ``skx-<id>``
+cluster is always new). When a limit stops the job, a cluster launched for it (new, and running
+none of our other live jobs) is torn down with ``sky.down`` once the job has ended
+(``extra['down']``, ``extra['cluster_down_at']``); one that existed before is left up, and the
+log says so.
+
 Kernel side, ``down(job)`` starts a short detached process (``python -m
-skyexec_nb.engine.backends.skypilot down JOB_ID``) that runs ``sky.down(cluster)`` and records the
+skyexec_nb.engine.backends.sky_down down JOB_ID``) that runs ``sky.down(cluster)`` and records the
 outcome in ``extra['down']`` and the job's log: the kernel never imports ``sky``.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 import time
 from typing import Any, Callable
 
+from skyexec_nb.engine.backends.sky_down import (  # noqa: F401  (start_down, run_down: re-exported)
+    TAG,
+    down_cluster,
+    limit_words,
+    main,
+    record_cluster_new,
+    run_down,
+    start_down,
+)
 from skyexec_nb.engine.jobs.backend_api import BaseBackend, RunContext
 from skyexec_nb.engine.jobs import secrets
 from skyexec_nb.engine.skyapi.sdk import SDK_ENV, RequestAborted, await_request, call, one_line_error, pump_lines, sdk
@@ -41,7 +56,6 @@ from skyexec_nb.engine.jobs.status import JobStatus
 POLL_ENV = "SKYEXEC_NB_SKY_POLL"
 CANCEL_TIMEOUT = 120.0  # seconds to wait for SkyPilot to confirm a cancellation
 MAX_PROBE_ERRORS = 10  # consecutive failed state polls before the job is declared FAILED
-TAG = "[skyexec_nb]"
 
 #: A state probe: the job's status now and fields to record with it.
 Probe = Callable[[], "tuple[JobStatus, dict[str, Any]]"]
@@ -247,6 +261,13 @@ class SkyBackend(BaseBackend):
     def precheck(self, config: dict[str, Any], launch_options: dict[str, Any]) -> None:
         check_installed()
 
+    def prepare(self) -> None:
+        """Import the SDK (seconds) before the limits' clock starts: nothing is billed yet."""
+        try:
+            sdk()
+        except Exception:  # noqa: BLE001 - run() meets the same error and ends the job FAILED with it
+            pass
+
     def run(self, ctx: RunContext) -> None:
         run = SkyRun(ctx)
         try:
@@ -265,8 +286,27 @@ class SkyPilotBackend(SkyBackend):
 
     name = "skypilot"
 
+    def run(self, ctx: RunContext) -> None:
+        """Run the job; then, when a limit stopped it, tear down the cluster launched for it."""
+        super().run(ctx)
+        if not ctx.teardown:
+            return
+        if not ((ctx.registry.get(ctx.job_id) or {}).get("extra") or {}).get("sky_requests", {}).get("launch"):
+            ctx.log.write_line(f"{TAG} nothing was launched on cluster {ctx.cluster}: nothing to tear down")
+            return
+        ctx.log.write_line(f"{TAG} tearing down cluster {ctx.cluster} (sky.down): a limit stopped job {ctx.job_id}")
+        down_cluster(ctx.registry, ctx.job_id, ctx.cluster, ctx.log.write_line)
+
+    def limit_action(self, ctx: RunContext) -> tuple[str, bool]:
+        """Tear down the cluster when it was launched for this job, else leave it up (and say so)."""
+        return limit_words(ctx, self.name)
+
     def _run(self, run: SkyRun) -> None:
         ctx, sky, opts = run.ctx, run.sky, run.ctx.launch_options
+        record_cluster_new(run)
+        if ctx.cancelled.is_set():
+            ctx.set_status(JobStatus.CANCELLED)
+            return
         run.note(f"launching on cluster {ctx.cluster} through SkyPilot's API server")
         request_id = sky.launch(run.task(), cluster_name=ctx.cluster,
                                 retry_until_up=bool(opts.get("retry_until_up")),
@@ -328,56 +368,7 @@ class SkyPilotBackend(SkyBackend):
         return start_down(job)
 
 
-def start_down(job: Any) -> str:
-    """Record the request, then run ``sky.down(job.cluster)`` in a detached helper process."""
-    from skyexec_nb.engine.jobs.logfile import LogWriter
-    from skyexec_nb.engine.jobs.registry import get_registry
-
-    registry = get_registry()
-    registry.update(job.id, down={"state": "requested", "at": time.time()})
-    with LogWriter(job.log_path) as log:
-        log.write_line(f"{TAG} tearing down cluster {job.cluster} (sky.down, in the background)")
-    job.job_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, SKYEXEC_NB_HOME=str(registry.path.parent))
-    with open(job.job_dir / "down.log", "ab") as out:
-        subprocess.Popen(
-            [sys.executable, "-m", "skyexec_nb.engine.backends.skypilot", "down", str(job.id)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-            cwd=job.job_dir, start_new_session=True, close_fds=True,
-        )
-    return f"Tearing down cluster {job.cluster} in the background; outcome in job {job.id}'s log"
-
-
-def run_down(job_id: int) -> int:
-    """The helper process: ``sky.down`` the job's cluster, record the outcome; returns an exit code."""
-    from skyexec_nb.engine.jobs.logfile import LogWriter
-    from skyexec_nb.engine.jobs.registry import get_registry
-
-    registry = get_registry()
-    row = registry.get(job_id)
-    if row is None:
-        print(f"no job {job_id} in {registry.path}", file=sys.stderr)
-        return 2
-    cluster, state = row["cluster"], "done"
-    try:
-        sky = sdk()
-        try:
-            sky.get(sky.down(cluster))
-            message = f"cluster {cluster} torn down"
-        except sky.exceptions.ClusterDoesNotExist:
-            message = f"cluster {cluster} does not exist (nothing to tear down)"
-    except Exception as exc:  # noqa: BLE001 - recorded for the user
-        state, message = "failed", f"down failed: {one_line_error(exc)}"
-    registry.update(job_id, down={"state": state, "message": message, "at": time.time()})
-    with LogWriter(row["log_path"]) as log:
-        log.write_line(f"{TAG} {message}")
-    return 0 if state == "done" else 1
-
-
 BACKEND = SkyPilotBackend()
 
-if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "down" or not sys.argv[2].isdigit():
-        print("usage: python -m skyexec_nb.engine.backends.skypilot down JOB_ID", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(run_down(int(sys.argv[2])))
+if __name__ == "__main__":  # the helper of older launches (now ``python -m ...sky_down``)
+    sys.exit(main())

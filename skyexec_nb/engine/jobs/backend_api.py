@@ -13,7 +13,10 @@ Contract for ``run(ctx)``:
 * end the job in a terminal state; when ``ctx.cancelled`` is set (SIGTERM to the supervisor, or
   the job was ended from outside), stop the work and end CANCELLED;
 * an exception escaping ``run`` ends the job FAILED with a one-line error (the supervisor writes
-  the traceback to the job log), so raise with a message fit for a user.
+  the traceback to the job log), so raise with a message fit for a user;
+* when a spend limit stops the job (the supervisor's ``limit_watch``), ``ctx.stop_reason`` holds
+  why (a CANCELLED status gets it as its ``error``) and ``ctx.teardown`` says the backend should
+  tear down the cluster it launched for the job once the job has ended (``limit_action`` decides).
 
 Kernel-side hooks (called in the notebook's process, never in the supervisor):
 ``precheck(config, launch_options)`` at launch time (raise ValueError to refuse the launch
@@ -52,6 +55,12 @@ class Backend(Protocol):
     def down(self, job: Job) -> str:
         """Kernel side: tear down the job's cluster; return a one-line message."""
 
+    def limit_action(self, ctx: RunContext) -> tuple[str, bool]:
+        """Supervisor side, when a limit stops the job: (what happens, in words; tear down after?)."""
+
+    def prepare(self) -> None:
+        """Supervisor side, before the limits' clock starts: slow local set-up (imports) only."""
+
 
 class BaseBackend:
     """Defaults for the optional parts of :class:`Backend`; subclasses implement ``run``."""
@@ -68,6 +77,13 @@ class BaseBackend:
     def down(self, job: Job) -> str:
         """Nothing to tear down by default."""
         return f"{self.name} backend: nothing to tear down for job {job.id}"
+
+    def limit_action(self, ctx: RunContext) -> tuple[str, bool]:
+        """Cancel the job; no cluster to tear down by default."""
+        return "cancelling the job", False
+
+    def prepare(self) -> None:
+        """Nothing to prepare by default."""
 
 
 @dataclass
@@ -86,6 +102,8 @@ class RunContext:
         log: Line writer appending to the job's log file (``write_line``, ``write``).
         registry: The registry (prefer ``set_status``/``update``).
         cancelled: Set on SIGTERM to the supervisor, or when the row was ended from outside.
+        stop_reason: Set when a spend limit stopped the job: the ``error`` of its CANCELLED status.
+        teardown: Set with ``stop_reason`` when the cluster launched for the job is to be torn down.
     """
 
     job_id: int
@@ -98,6 +116,8 @@ class RunContext:
     log: LogWriter
     registry: Registry
     cancelled: threading.Event = field(default_factory=threading.Event)
+    stop_reason: str | None = None
+    teardown: bool = False
 
     def set_status(self, status: JobStatus, **fields: Any) -> bool:
         """Record a transition (plus row/extra fields) in one transaction.
@@ -105,7 +125,10 @@ class RunContext:
         ``started`` is stamped on the first SETTING_UP/RUNNING, ``ended`` on a terminal state.
         Returns False (and sets ``cancelled``) when the row is already terminal: a terminal
         status is final, so the job was ended from outside and the backend must stop.
+        A job a limit stopped ends CANCELLED with ``stop_reason`` as its error.
         """
+        if status == JobStatus.CANCELLED and self.stop_reason:
+            fields["error"] = self.stop_reason
         applied = self.registry.set_status(self.job_id, status, **fields)
         if not applied:
             self.cancelled.set()

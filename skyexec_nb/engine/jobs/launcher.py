@@ -1,22 +1,24 @@
 """``launch()``: validate, record, hand off to the monitor, return a Job within milliseconds."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-import shlex
 import shutil
 import time
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Sequence
 
 from skyexec_nb.engine.jobs.backend_table import check_backend_name, get_backend
 from skyexec_nb.engine.jobs import launch_inputs, secrets
 from skyexec_nb.engine.jobs.job import Job
+from skyexec_nb.engine.jobs.job_names import default_name  # also imported from here (views/picker.py)
 from skyexec_nb.engine.jobs.plan import Plan
 from skyexec_nb.engine.jobs.registry import get_registry
 from skyexec_nb.engine.jobs.settings import AUTO, get_settings
+from skyexec_nb.engine.jobs.slots import SWEEP_ENV
+from skyexec_nb.engine.jobs.spend import Limits, check_limits
 from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.engine.skyapi.local_state import auto_backend
 from skyexec_nb.model.errors import FieldError
@@ -26,86 +28,6 @@ from skyexec_nb.model.validation import parse_env_vars
 
 APP_PREFIX = "skyexec_nb"
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-#: Leading words of a shell command that are not the program (keywords, wrappers).
-_LEADING = frozenset({"do", "then", "else", "elif", "if", "while", "until", "!", "{", "(", "time", "nohup", "exec",
-                      "sudo", "env", "command", "builtin"})
-#: Commands that say nothing about what a job is for: the next command names it better.
-_BORING = frozenset({"for", "select", "case", "done", "fi", "esac", "}", ")", "echo", "printf", "sleep", "cd", "export",
-                     "set", "source", ".", "mkdir", "rm", "cp", "mv", "ls", "cat", "true", "false", "wait", "pip",
-                     "pip3", "conda", "module", "ulimit", "trap", "shift", "test", "[", "[[", "pwd", "date", "exit",
-                     "return", "local", "declare", "unset", "touch", "tee", "nvidia-smi", "hostname", "which",
-                     ":"})
-#: Programs whose script (or ``-m`` module) names the job better than the program itself.
-_RUNNERS = frozenset({"python", "python3", "bash", "sh", "zsh", "node", "rscript", "julia", "torchrun", "accelerate",
-                      "deepspeed", "ipython", "papermill", "perl", "ruby", "uv", "poetry", "pipenv", "srun",
-                      "mpirun", "mpiexec", "horovodrun", "composer"})
-
-
-def _stem(word: str) -> str:
-    name = Path(word).name
-    return name.rsplit(".", 1)[0] if "." in name[1:] else name
-
-
-def _program_word(words: list[str]) -> str:
-    """What one simple command runs, '' when it says nothing (see ``_BORING``)."""
-    while words and (words[0] in _LEADING or ("=" in words[0] and not words[0].startswith("-"))):
-        words = words[1:]
-    if not words or words[0] in _BORING:
-        return ""
-    program = Path(words[0].strip("\"'")).name
-    if not (program.lower() in _RUNNERS or re.fullmatch(r"python[0-9.]*", program)):
-        return _stem(program)
-    args = iter(words[1:])
-    for arg in args:
-        arg = arg.strip("\"'")
-        if arg == "-m":
-            return next(args, program).strip("\"'").rsplit(".", 1)[-1]
-        if arg == "-c":
-            return program
-        if arg.startswith("-") or arg.isdigit() or arg in ("run", "launch", "exec") or "=" in arg:
-            continue
-        return _stem(arg)
-    return program
-
-
-def _meaningful_word(text: str) -> tuple[str, str]:
-    """The first simple command's program (or a runner's script) that names the job, else '';
-    and the first program at all (the name of last resort)."""
-    first = ""
-    for segment in re.split(r"[;\n]|&&|\|\||\||\$\(|`", text):
-        words = segment.split()
-        word = _program_word(words)
-        if word:
-            return word, first
-        rest = [w for w in words if w not in _LEADING and "=" not in w]
-        if not first and rest and rest[0] not in ("for", "select", "case", "done", "fi", "esac", "}", ")", ":"):
-            first = rest[0]
-    return "", first
-
-
-def default_name(command: str | Sequence[str], tag: str | None = None) -> str:
-    """``<word>-<tag>``: the command's first meaningful word and a short random tag (4 hex digits),
-    so a table of jobs tells them apart (``train-3fa2``, ``eval-91c0``).
-
-    The word is the script or module a runner runs (``python -m pkg.train`` -> ``train``, ``torchrun
-    … finetune.py`` -> ``finetune``), else the first program that is not a shell keyword or wrapper
-    (``for``, ``cd``, ``env``, ``sleep``…); without one, the notebook's name when the kernel was
-    started by Jupyter (``JPY_SESSION_NAME``), else the first program (``sleep``), else ``job``. ``tag`` (e.g. kept by a form so its
-    preview and its launch agree) replaces the random one; ``""`` gives the word alone.
-    """
-    if isinstance(command, str):
-        text = "\n".join(ln for ln in (x.strip() for x in command.splitlines()) if ln and not ln.startswith("#"))
-    else:
-        text = " ".join(shlex.quote(str(a)) for a in command)
-    word, first = _meaningful_word(text)
-    if not word:
-        session = os.environ.get("JPY_SESSION_NAME", "")
-        word = Path(session).stem if session.endswith(".ipynb") else Path(first).name
-    word = re.sub(r"[^A-Za-z0-9._-]+", "-", word).strip("-._")[:40].strip("-._") or "job"
-    tag = uuid.uuid4().hex[:4] if tag is None else tag
-    return f"{word}-{tag}" if tag else word
 
 
 class _Brief:
@@ -182,6 +104,7 @@ def launch(
     env: dict[str, str] | None = None,
     dryrun: bool = False,
     job_class: type[Job] = Job,
+    limits: Limits | None = None,
 ) -> Job | Plan:
     """Launch ``command`` on ``executor``'s resources; returns at once (work runs in background).
 
@@ -195,16 +118,19 @@ def launch(
         env: Extra environment variables for the task.
         dryrun: Record and start nothing; return a :class:`Plan`.
         job_class: The handle class returned (the public API passes its richer ``Job``).
+        limits: Time and cost limits, with the hourly price they are measured by (recorded in
+            ``launch_options["limits"]``, enforced by the job's supervisor: see ``spend``).
 
     Returns:
         A :class:`Job` (or a :class:`Plan` when ``dryrun``).
 
     Raises:
-        FieldError: bad executor (fields), command, name, backend, env or dryrun: one line naming
+        FieldError: bad executor (fields), command, name, backend, env, dryrun or limits (a cost
+            limit with no hourly price included): one line naming
             it and what is allowed (nothing recorded or started).
         RegistryError: the job registry cannot be written (one line naming the file).
     """
-    prepared = _Prepared(executor, command, name, backend, env, dryrun)
+    prepared = _Prepared(executor, command, name, backend, env, dryrun, limits)
     if dryrun:
         return prepared.plan()
     registry = get_registry()
@@ -217,13 +143,15 @@ def launch(
 
 def launch_many(executor: Any, command: str | Sequence[str], items: Sequence[tuple[str, Mapping[str, str],
                 Mapping[str, Any]]], *, backend: str | None = None, start: int | None = None,
-                job_class: type[Job] = Job) -> list[Job]:
+                job_class: type[Job] = Job, limits: Limits | None = None) -> list[Job]:
     """Launch one job per ``(name, env, extra)`` item, all on ``executor`` running ``command``.
 
     The executor and command are checked and turned into a task once; each job gets its own name,
     envs (added to the task's) and ``extra`` facts. Every row is written in one transaction (all
     or none), and only the first ``start`` jobs (all when None) get a supervisor now: the rest
-    are recorded PENDING for a group's supervisors to take (see :mod:`.slots`).
+    are recorded PENDING for a group's supervisors to take (see :mod:`.slots`). Every job records
+    ``limits``; a ``group_max_cost`` without a ``group`` applies to the items' sweep (their
+    ``SKYEXEC_NB_SWEEP`` env), else to these jobs together.
 
     Raises:
         FieldError / RegistryError: as :func:`launch`; nothing is recorded then.
@@ -231,7 +159,10 @@ def launch_many(executor: Any, command: str | Sequence[str], items: Sequence[tup
     if not items:
         return []
     first_name, first_env, _ = items[0]
-    prepared = _Prepared(executor, command, first_name, backend, dict(first_env), False)
+    limits = check_limits(limits)
+    if limits is not None and limits.group_max_cost is not None and limits.group is None:
+        limits = dataclasses.replace(limits, group=str(first_env.get(SWEEP_ENV) or f"batch-{uuid.uuid4().hex[:12]}"))
+    prepared = _Prepared(executor, command, first_name, backend, dict(first_env), False, limits)
     registry = get_registry()
     from skyexec_nb.engine.jobs.monitor import get_monitor, launcher_stamp
     from skyexec_nb.engine.jobs.slots import one_transaction
@@ -259,8 +190,10 @@ def launch_many(executor: Any, command: str | Sequence[str], items: Sequence[tup
 class _Prepared:
     """A launch checked and turned into a task once; :meth:`record` writes one job of it."""
 
-    def __init__(self, executor: Any, command: Any, name: Any, backend: str | None, env: Any, dryrun: Any) -> None:
+    def __init__(self, executor: Any, command: Any, name: Any, backend: str | None, env: Any, dryrun: Any,
+                 limits: Limits | None = None) -> None:
         env = _check_arguments(executor, env, dryrun)
+        limits = check_limits(limits)
         self.cmd = _check_command(command)
         backend = backend or get_settings().default_backend
         if backend == AUTO:
@@ -271,6 +204,8 @@ class _Prepared:
                                                   env, self.backend)
         self.base_envs = {k: x for k, x in (self.config.get("envs") or {}).items() if k not in (env or {})}
         self.options = _launch_options(executor)
+        if limits is not None and limits.to_options():
+            self.options["limits"] = limits.to_options()
         self.impl = get_backend(self.backend)
         self.impl.precheck(self.config, self.options)
         self.state = get_settings().state_path

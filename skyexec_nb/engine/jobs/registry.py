@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS jobs_name ON jobs(name);
+CREATE INDEX IF NOT EXISTS jobs_limits_group ON jobs(json_extract(launch_options, '$.limits.group'));
 """
 JSON_COLUMNS = frozenset({"exit_codes", "node_pgids", "config", "launch_options", "extra"})
 COLUMNS = (

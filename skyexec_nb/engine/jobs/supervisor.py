@@ -14,6 +14,10 @@ wakes the row watcher: the job whose row asks for it is cancelled (a SIGTERM mea
 this process just finished is ignored). A SIGTERM from anyone else cancels the current job and
 takes no more. A row turning terminal from outside cancels too. An exception ends the job FAILED
 with a one-line error (traceback in the job log).
+
+Spend limits (time, cost, a sweep group's cost) are checked by the same watcher every tick
+(:mod:`.limit_watch`): they hold with the kernel gone, not with this process killed (``kill -9``:
+the liveness check then fails the job, and no limit fires).
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from pathlib import Path
 from skyexec_nb.engine.jobs.backend_api import RunContext, one_line
 from skyexec_nb.engine.jobs.backend_table import get_backend
 from skyexec_nb.engine.jobs import secrets
+from skyexec_nb.engine.jobs.limit_watch import LimitWatch
 from skyexec_nb.engine.jobs.logfile import LogWriter
 from skyexec_nb.engine.jobs.procs import stamp
 from skyexec_nb.engine.jobs.registry import Registry, get_registry
@@ -104,12 +109,16 @@ class Supervisor:
         row = self.registry.get(job_id)
         _redirect_output(Path(row["job_dir"]))
         ctx = build_context(self.registry, row, threading.Event())
+        limits = LimitWatch(ctx, row["backend"])
         stop = threading.Event()
-        watcher = threading.Thread(target=self._watch, args=(ctx, stop), daemon=True, name="row-watch")
+        watcher = threading.Thread(target=self._watch, args=(ctx, stop, limits), daemon=True, name="row-watch")
         watcher.start()
         try:
-            if wait_for_slot(ctx):  # a sweep's max_parallel: PENDING until a slot frees
-                get_backend(row["backend"]).run(ctx)
+            backend = get_backend(row["backend"])
+            backend.prepare()  # e.g. import the SDK: local work, not billed, before the clock starts
+            # a sweep's max_parallel: PENDING until a slot frees; then the limits' clock starts
+            if wait_for_slot(ctx) and limits.begin():
+                backend.run(ctx)
         except BaseException as exc:  # noqa: BLE001 - every failure must end the job
             ctx.log.write(traceback.format_exc())
             ctx.set_status(JobStatus.FAILED, error=one_line(exc))
@@ -122,11 +131,13 @@ class Supervisor:
                     ctx.set_status(JobStatus.CANCELLED)
                 else:
                     ctx.set_status(JobStatus.FAILED, error="backend ended without a final status")
+            limits.finish()
             ctx.log.close()
         self.previous_cancelled = bool((final.get("extra") or {}).get("cancel_requested"))
 
-    def _watch(self, ctx: RunContext, stop: threading.Event) -> None:
-        """Set ``ctx.cancelled`` when the row asks for it, turns terminal, or on an outside SIGTERM."""
+    def _watch(self, ctx: RunContext, stop: threading.Event, limits: LimitWatch) -> None:
+        """Set ``ctx.cancelled`` when the row asks for it, turns terminal, a limit passes, or on an
+        outside SIGTERM."""
         while not stop.is_set():
             woken = self.term.wait(_WATCH_INTERVAL)
             if stop.is_set():
@@ -140,6 +151,8 @@ class Supervisor:
                 self.term.clear()
                 ctx.log.write_line(cancel_line(request))
                 ctx.cancelled.set()
+                return
+            if limits.tick(row):  # logged, recorded and cancelled there
                 return
             if woken:
                 self.term.clear()
