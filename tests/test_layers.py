@@ -53,7 +53,7 @@ def test_sky_is_never_imported_at_module_level() -> None:
 
 # -- engine sub-packages: each may import only the ones below it -----------------------------------
 #: Engine sub-packages, lowest first. A module may import its own sub-package and those before it.
-ENGINE_ORDER = ("skyapi", "jobs", "metrics", "backends", "pricing", "remote", "api")
+ENGINE_ORDER = ("skyapi", "jobs", "metrics", "backends", "pricing", "budget", "remote", "api")
 
 
 def _module_name(path: Path) -> str:
@@ -115,7 +115,8 @@ def test_engine_subpackages_import_downward_only() -> None:
 def test_job_core_knows_nothing_of_pricing_remote_or_sweeps() -> None:
     core = [m for m in _graph() if m.startswith("skyexec_nb.engine.jobs")]
     bad = [f"{m} imports {d}" for m in core for d in _graph()[m]
-           if d.startswith(("skyexec_nb.engine.pricing", "skyexec_nb.engine.remote", "skyexec_nb.engine.backends"))]
+           if d.startswith(("skyexec_nb.engine.pricing", "skyexec_nb.engine.remote", "skyexec_nb.engine.backends",
+                            "skyexec_nb.engine.budget"))]
     assert not bad, "\n".join(bad)
 
 

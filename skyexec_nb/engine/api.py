@@ -1,6 +1,7 @@
 """The engine's public surface: ``launch``, ``jobs``, ``get_job``, ``find_job`` return the public
 :class:`Job` (the job core's handle plus ``result()`` of remote Python jobs); ``sweep``, ``remote``
-and ``prices`` are re-exported from the packages that own them.
+and ``prices`` are re-exported from the packages that own them, and spend control (issue 19):
+``costs``, ``budget_status``, ``idle_clusters``, ``stop_cluster``, ``down_cluster``, ``down_idle``.
 
 This is the top of the engine: it may import every engine package; nothing in the engine imports it.
 """
@@ -8,17 +9,50 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from skyexec_nb.engine.budget.idle import (ClusterActionError, IdleCluster, autostop_warning, down_cluster,
+                                           down_idle, idle_clusters, stop_cluster)
+from skyexec_nb.engine.budget.launching import BudgetWarning, prepare_launch
+from skyexec_nb.engine.budget.prices import PriceUnavailable, hourly_price
+from skyexec_nb.engine.budget.spend import costs
+from skyexec_nb.engine.budget.user_budget import BudgetConfirmationNeeded, BudgetStatus, budget_status
 from skyexec_nb.engine.jobs import launcher as _core
+from skyexec_nb.engine.jobs.backend_table import check_backend_name
 from skyexec_nb.engine.jobs.plan import Plan
 from skyexec_nb.engine.pricing.lookup import prices
-from skyexec_nb.engine.remote.python_jobs import Job, remote
+from skyexec_nb.engine.remote.python_jobs import Job, remote, resolve_backend
 from skyexec_nb.engine.remote.sweep import Sweep, sweep
 
-__all__ = ["Job", "Plan", "Sweep", "find_job", "get_job", "jobs", "launch", "prices", "remote", "sweep"]
+__all__ = ["BudgetConfirmationNeeded", "BudgetStatus", "BudgetWarning", "ClusterActionError", "IdleCluster", "Job",
+           "Plan", "PriceUnavailable", "Sweep", "autostop_warning", "budget_status", "costs", "down_cluster",
+           "down_idle", "find_job", "get_job", "hourly_price", "idle_clusters", "jobs", "launch", "prices", "remote",
+           "stop_cluster", "sweep"]
 
 
-def launch(executor: Any, command: str | Sequence[str], **options: Any) -> Job | Plan:
-    """Launch ``command`` on ``executor``'s resources; returns at once (see ``jobs.launcher.launch``)."""
+def launch(executor: Any, command: str | Sequence[str], *, timeout: Any = None, max_cost: Any = None,
+           expected_duration: Any = None, yes: bool = False, **options: Any) -> Job | Plan:
+    """Launch ``command`` on ``executor``'s resources; returns at once (see ``jobs.launcher.launch``).
+
+    Args:
+        timeout: a time limit (``"2h"``, ``"1h30m"``, seconds): the job is cancelled (and a cluster
+            launched for it torn down) when it passes.
+        max_cost: a cost limit in dollars (``50``, ``"$50"``), estimated from the catalog price ×
+            nodes × elapsed: 80 % warns, 100 % cancels. Needs a catalog price (refused without).
+        expected_duration: how long the job should take, for the budget check (default: ``timeout``).
+        yes: go ahead even if the launch may exceed today's budget (see ``settings.budget``).
+        **options: ``name``, ``backend``, ``env``, ``dryrun`` (see ``jobs.launcher.launch``).
+
+    Raises:
+        FieldError: a bad value, or ``max_cost`` with no catalog price (one line; nothing recorded).
+        BudgetConfirmationNeeded: the launch may cost more than today's budget has left, or has no
+            bound while a budget is set (one line saying by how much); nothing recorded.
+    """
+    backend = resolve_backend(options.get("backend"))
+    check_backend_name(backend)
+    prepared = prepare_launch(executor, backend, timeout=timeout, max_cost=max_cost,
+                              expected_duration=expected_duration, yes=yes,
+                              dryrun=options.get("dryrun") is True)
+    if prepared.limits is not None:
+        options["limits"] = prepared.limits
     return _core.launch(executor, command, job_class=Job, **options)
 
 

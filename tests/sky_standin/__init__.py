@@ -22,7 +22,7 @@ from sky.utils import common
 
 from sky_standin import _world as w
 
-__all__ = ["launch", "status", "queue", "job_status", "cancel", "down", "endpoints", "tail_logs",
+__all__ = ["launch", "status", "queue", "job_status", "cancel", "down", "stop", "endpoints", "tail_logs",
            "download_logs", "get", "stream_and_get", "api_status", "api_cancel"]
 
 
@@ -99,6 +99,9 @@ def launch(task, cluster_name=None, retry_until_up=False, idle_minutes_to_autost
             record = {"name": cluster_name, "created": time.time(), "up_at": up_at, "down_at": None,
                       "launch_cancelled": False, "launch_request": rid, "autodown": down,
                       "ports": sorted({p for r in task.resources for p in (r.ports or [])}), "jobs": {}}
+        record.pop("stopped", None)  # launching on a stopped cluster starts it again
+        if idle_minutes_to_autostop is not None:
+            record["autostop"] = idle_minutes_to_autostop
         job_id = max(map(int, record["jobs"]), default=0) + 1
         record["jobs"][str(job_id)] = {"job_id": job_id, "name": task.name or "sky-cmd", "start": up_at,
                                        "timeline": w.cluster_timeline(scenario), "cancel_at": None,
@@ -220,6 +223,24 @@ def down(cluster_name, purge=False, graceful=False, graceful_timeout=None):
             record["down_at"] = w.find_request(rid)["ready_at"]
             w.save("clusters", cluster_name, record)
     return rid
+
+
+def stop(cluster_name, purge=False, graceful=False, graceful_timeout=None):
+    refused = w.refusal(w.load("clusters", cluster_name), f"stop cluster {cluster_name!r}")
+    if refused is not None:
+        return w.new_request("stop", cluster=cluster_name, steps=1, error=refused)
+    rid = w.new_request("stop", cluster=cluster_name, steps=2)
+    with w.locked():
+        record = w.load("clusters", cluster_name)
+        if record is not None and record["down_at"] is None:
+            record["stopped"] = True
+            w.save("clusters", cluster_name, record)
+    return rid
+
+
+@_result("stop")
+def _stop_result(req: dict) -> None:
+    _cluster(req["cluster"], up=False)
 
 
 @_result("down")

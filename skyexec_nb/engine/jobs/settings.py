@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Float, HasTraits, Integer, TraitError, Unicode, default, validate
+from traitlets import Dict, Float, HasTraits, Integer, TraitError, Unicode, default, validate
 
 from skyexec_nb.engine.jobs.backend_table import BACKEND_NAMES
 from skyexec_nb.model.limits import is_int, within
@@ -51,6 +51,25 @@ class _Seconds(Float):
         _in_range(self.name, value)
 
 
+MAX_BUDGET_PER_DAY = 1e7
+BUDGET_ALLOWED = '{"per_day": dollars, more than 0 and at most 10,000,000} (or {} for no budget)'
+
+
+def _budget(value: object) -> dict:
+    """``{"per_day": float}`` or ``{}``; anything else is a one-line TraitError."""
+    if isinstance(value, dict) and set(value) <= {"per_day"} and \
+            (not value or within(value["per_day"], 0.0, MAX_BUDGET_PER_DAY, low_open=True)):
+        return {k: float(v) for k, v in value.items()}
+    raise TraitError(f"Invalid budget: {BUDGET_ALLOWED}. Found: {value!r}")
+
+
+class _Budget(Dict):
+    """The user's daily budget; every refusal (wrong type too) is the one-line error."""
+
+    def error(self, obj: object, value: object, error: object = None, info: object = None) -> None:
+        _budget(value)
+
+
 class _BackendSetting(Unicode):
     """A backend name, or "auto", which reads as the backend it resolves to *now*.
 
@@ -79,6 +98,8 @@ class Settings(HasTraits):
     poll_interval = _Seconds(0.2, help="Seconds between monitor polls of the registry (0.01..60).")
     cancel_grace = _Seconds(5.0, help="Seconds between SIGTERM and SIGKILL on cancel (0..3600).")
     max_payload_mb = _Count(100, help="Largest payload (MB) shipped with a job (1..100000).")
+    budget = _Budget(help='The notebook user\'s daily budget in USD, e.g. {"per_day": 200} ({}: none); '
+                     "launches that may exceed what is left today ask for a confirmation.")
 
     @default("state_dir")
     def _default_state_dir(self) -> str:
@@ -102,6 +123,10 @@ class Settings(HasTraits):
     @validate("log_tail_lines", "max_payload_mb")
     def _check_count(self, proposal: dict) -> int:
         return int(_in_range(proposal["trait"].name, proposal["value"], integer=True))
+
+    @validate("budget")
+    def _check_budget(self, proposal: dict) -> dict:
+        return _budget(proposal["value"])
 
     @validate("poll_interval", "cancel_grace")
     def _check_seconds(self, proposal: dict) -> float:

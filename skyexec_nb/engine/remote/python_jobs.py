@@ -122,11 +122,12 @@ def run_command(bundle: Path, backend: str) -> str:
 def launch_bundle(executor: Any, bundle: Path, *, name: str, backend: str | None = None,
                   env: Mapping[str, str] | None = None, dryrun: bool = False,
                   extra: Mapping[str, Any] | None = None,
-                  on_values: Callable[[Any], None] | None = None) -> Any:
+                  on_values: Callable[[Any], None] | None = None, limits: Any = None) -> Any:
     """Launch a job running ``bundle`` on ``executor``; returns the Job (a Plan when dryrun).
 
     The bundle is removed if the launch is refused (nothing recorded) or a dry run. The job is
-    watched with :func:`on_result` (``on_values`` gets its result when it succeeds).
+    watched with :func:`on_result` (``on_values`` gets its result when it succeeds). ``limits``
+    (``jobs.spend.Limits``, see ``budget.launching.prepare_launch``) are recorded with the job.
     """
     from skyexec_nb.engine.jobs.launcher import launch
     from skyexec_nb.engine.jobs.registry import get_registry
@@ -138,7 +139,8 @@ def launch_bundle(executor: Any, bundle: Path, *, name: str, backend: str | None
         overrides["setup"] = "\n".join(filter(None, [ENSURE_CLOUDPICKLE, executor.setup]))
     try:
         job = launch(executor.copy(**overrides), run_command(bundle, backend), name=name,
-                     backend=backend, env=dict(env) if env else None, dryrun=dryrun, job_class=Job)
+                     backend=backend, env=dict(env) if env else None, dryrun=dryrun, job_class=Job,
+                     **({"limits": limits} if limits is not None else {}))
     except BaseException:
         shutil.rmtree(bundle, ignore_errors=True)
         raise
@@ -154,22 +156,35 @@ def launch_bundle(executor: Any, bundle: Path, *, name: str, backend: str | None
 def launch_python(executor: Any, body: str | bytes, *, push: Mapping[str, Any] | None = None,
                   pull: Iterable[str] = (), name: str = "python", backend: str | None = None,
                   env: Mapping[str, str] | None = None, dryrun: bool = False,
-                  on_values: Callable[[dict[str, Any]], None] | None = None) -> Any:
+                  on_values: Callable[[dict[str, Any]], None] | None = None, timeout: Any = None,
+                  max_cost: Any = None, expected_duration: Any = None, yes: bool = False) -> Any:
     """Run a Python cell body on ``executor``'s nodes; returns its Job at once.
 
     ``on_values({name: value})`` is called (off the kernel's thread) when the job succeeds.
+    ``timeout``, ``max_cost``, ``expected_duration`` and ``yes``: spend limits and the budget
+    check, as for ``api.launch``.
 
     Raises:
         PayloadError: a bad ``pull`` name or one the body never sets, ``pull`` with managed jobs,
             or a push variable refused (nothing launched or recorded).
-        FieldError: bad executor, name or backend (nothing launched or recorded).
+        FieldError: bad executor, name, backend or limit (nothing launched or recorded).
+        BudgetConfirmationNeeded: over today's budget and not ``yes`` (nothing launched or recorded).
     """
     pull = check_pull(body, pull, push or ())
     check_backend_pulls(backend, pull)
+    limits = spend_limits(executor, backend, timeout=timeout, max_cost=max_cost,
+                          expected_duration=expected_duration, yes=yes, dryrun=dryrun)
     prune_quietly()
     bundle = make_bundle(body, push, pull)
     return launch_bundle(executor, bundle, name=name, backend=backend, env=env, dryrun=dryrun,
-                         on_values=on_values)
+                         on_values=on_values, limits=limits)
+
+
+def spend_limits(executor: Any, backend: str | None, **spend: Any) -> Any:
+    """``budget.launching.prepare_launch(...).limits`` for a remote launch (None: nothing to record)."""
+    from skyexec_nb.engine.budget.launching import prepare_launch
+
+    return prepare_launch(executor, resolve_backend(backend), **spend).limits
 
 
 def resolve_backend(backend: str | None) -> str:
@@ -318,15 +333,23 @@ class RemoteFunction:
     def _name(self) -> str:
         return self.launch_options.get("name") or _job_name(getattr(self.fn, "__name__", "fn"))
 
-    def _launch(self, bundle: Path, env: Mapping[str, str] | None = None, extra: Any = None) -> Any:
-        options = {k: v for k, v in self.launch_options.items() if k != "name"}
+    def _launch(self, bundle: Path, env: Mapping[str, str] | None = None, extra: Any = None,
+                limits: Any = None) -> Any:
+        options = {k: v for k, v in self.launch_options.items() if k not in ("name", *SPEND_OPTIONS)}
         env = {**(options.pop("env", None) or {}), **(env or {})}
-        return launch_bundle(self.executor, bundle, name=self._name(), env=env, extra=extra, **options)
+        return launch_bundle(self.executor, bundle, name=self._name(), env=env, extra=extra, limits=limits,
+                             **options)
+
+    def _limits(self, count: int = 1, group: str | None = None) -> Any:
+        """The spend limits of ``count`` calls (priced once; ``max_cost`` per call), budget-checked."""
+        spend = {k: self.launch_options[k] for k in SPEND_OPTIONS if k in self.launch_options}
+        return spend_limits(self.executor, self.launch_options.get("backend"), count=count, group=group, **spend)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Launch one job running ``fn(*args, **kwargs)``; returns its Job."""
+        limits = self._limits()
         prune_quietly()
-        return self._launch(self._bundle(args, kwargs))
+        return self._launch(self._bundle(args, kwargs), limits=limits)
 
     def map(self, iterable: Iterable[Any], max_parallel: int | None = None) -> list[Any]:
         """Launch one job per item (``fn(item)``), at most ``max_parallel`` running at once
@@ -338,6 +361,7 @@ class RemoteFunction:
         max_parallel = self.max_parallel if max_parallel is None else max_parallel
         group = uuid.uuid4().hex[:12]
         env = group_env(group, max_parallel)
+        limits = self._limits(len(items), group)
         prune_quietly()
         shared = shared_payload({"__skx_fn__": self.fn},
                                 {"__skx_fn__": f"remote function {self._name()}"})
@@ -346,19 +370,21 @@ class RemoteFunction:
         finally:
             shutil.rmtree(shared.parent, ignore_errors=True)
         info = {"id": group, "size": len(items), "max_parallel": max_parallel}
-        return launch_all(bundles, lambda i, b: self._launch(b, env, {"sweep": {**info, "index": i}}))
+        return launch_all(bundles, lambda i, b: self._launch(b, env, {"sweep": {**info, "index": i}}, limits))
 
     def __repr__(self) -> str:
         return f"<RemoteFunction {getattr(self.fn, '__qualname__', self.fn)!r}>"
 
 
-REMOTE_OPTIONS = ("backend", "name", "env", "max_parallel")
+SPEND_OPTIONS = ("timeout", "max_cost", "expected_duration", "yes")
+"""Spend options of ``remote(executor, ...)``: limits per call, and the budget check's confirmation."""
+REMOTE_OPTIONS = ("backend", "name", "env", "max_parallel", *SPEND_OPTIONS)
 """Keyword options ``remote(executor, ...)`` takes."""
 
 
 def remote(executor: Any, **launch_options: Any) -> Callable[[Callable[..., Any]], RemoteFunction]:
-    """Decorator: ``@remote(executor, backend=..., name=..., env=..., max_parallel=...)`` makes
-    ``fn(...)`` launch a job.
+    """Decorator: ``@remote(executor, backend=..., name=..., env=..., max_parallel=..., timeout=...,
+    max_cost=..., yes=...)`` makes ``fn(...)`` launch a job.
 
     Calling the decorated function returns a Job at once; ``result(job)`` (``job.result()``)
     gives its return value or raises its exception. ``fn.map(items)`` launches one job per item,

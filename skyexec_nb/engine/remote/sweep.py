@@ -232,7 +232,8 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
           max_parallel: int | None = None, python: bool = False, push: Mapping[str, Any] | None = None,
           pull: Iterable[str] = (), yes: bool = False, backend: str | None = None,
           name: str | None = None, env: Mapping[str, str] | None = None,
-          literal_values: bool = False) -> Sweep:
+          literal_values: bool = False, timeout: Any = None, max_cost: Any = None,
+          max_cost_each: Any = None, expected_duration: Any = None) -> Sweep:
     """Launch one job per combination of ``grid``'s values; returns the :class:`Sweep` at once.
 
     Args:
@@ -250,6 +251,12 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
         literal_values: The grid's values are text as typed (``--sweep LR=1e-3``): environment
             variables and names keep the text, Python variables get ``ast.literal_eval`` of it
             (the text itself when it is not a Python literal).
+        timeout: Each job's time limit (``"2h"``), counted from when it starts running.
+        max_cost: The sweep's cost limit in dollars, over all its jobs (the supervisors sum their
+            group's estimated costs; reaching it cancels every job not yet ended).
+        max_cost_each: Each job's own cost limit in dollars.
+        expected_duration: How long each job should take, for the budget check (default ``timeout``);
+            ``yes`` also confirms a sweep that may exceed today's budget.
 
     Raises:
         ValueError: empty/malformed grid, too many jobs without ``yes``, push/pull without
@@ -267,6 +274,8 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
     group = uuid.uuid4().hex[:12]
     genv = group_env(group, max_parallel)
     base = name or "sweep"
+    limits = _sweep_limits(executor, backend, len(combos), group, timeout=timeout, max_cost=max_cost,
+                           max_cost_each=max_cost_each, expected_duration=expected_duration, yes=yes)
 
     def extra(i: int, values: Mapping[str, Any]) -> dict[str, Any]:
         from skyexec_nb.model.masking import MASK, is_secret_name, secret_tag
@@ -296,7 +305,7 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
                 shutil.rmtree(shared.parent, ignore_errors=True)
         launch_one = lambda i: launch_bundle(  # noqa: E731
             executor, bundles[i], name=job_name(base, combos[i]), backend=backend, env=job_env(combos[i]),
-            extra=extra(i, combos[i]))
+            extra=extra(i, combos[i]), limits=limits)
     if backend is None:  # resolved once ("auto" looks at SkyPilot's state), not per job
         from skyexec_nb.engine.jobs.settings import get_settings
 
@@ -309,5 +318,19 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
 
         jobs = launch_many(executor, command, [(job_name(base, values), job_env(values), extra(i, values))
                                                for i, values in enumerate(combos)],
-                           backend=backend, start=max_parallel, job_class=Job)
+                           backend=backend, start=max_parallel, job_class=Job, limits=limits)
     return Sweep(group, jobs, combos, max_parallel)
+
+
+def _sweep_limits(executor: Any, backend: str | None, count: int, group: str, *, timeout: Any, max_cost: Any,
+                  max_cost_each: Any, expected_duration: Any, yes: bool) -> Any:
+    """The limits every job of the sweep carries (priced once), checked against today's budget for
+    all ``count`` jobs; ``max_cost`` is the group's total (grouped by the sweep id, as the slots are)."""
+    from skyexec_nb.engine.budget.launching import prepare_launch
+    from skyexec_nb.engine.remote.python_jobs import resolve_backend
+    from skyexec_nb.model.spend_limits import parse_money
+
+    total, each = parse_money(max_cost, "max_cost"), parse_money(max_cost_each, "max_cost_each")
+    return prepare_launch(executor, resolve_backend(backend), timeout=timeout, max_cost=each,
+                          expected_duration=expected_duration, yes=yes, count=count, group=group,
+                          group_max_cost=total).limits

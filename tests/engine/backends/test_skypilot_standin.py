@@ -13,7 +13,7 @@ from skyexec_nb.engine.backends.skypilot import has_ports, to_status, with_job_i
 from skyexec_nb.engine.skyapi.sdk import one_line_error, sdk, strip_ansi
 from skyexec_nb.engine.jobs.status import JobStatus
 
-SDK_FUNCTIONS = ["launch", "status", "queue", "job_status", "cancel", "down", "endpoints", "tail_logs",
+SDK_FUNCTIONS = ["launch", "status", "queue", "job_status", "cancel", "down", "stop", "endpoints", "tail_logs",
                  "download_logs", "get", "stream_and_get", "api_status", "api_cancel"]
 JOBS_FUNCTIONS = ["launch", "queue", "cancel", "tail_logs"]
 

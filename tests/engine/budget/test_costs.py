@@ -1,0 +1,110 @@
+"""costs() and budget_status() over recorded jobs, with a fixed clock (``now=``): the day split at
+local midnight, the cluster time after a job (autostop, autodown, teardown, reuse), unpriced jobs."""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+import skyexec_nb
+from skyexec_nb.engine.budget.spend import ESTIMATE_NOTE, costs
+from skyexec_nb.engine.budget.user_budget import budget_status
+from skyexec_nb.engine.jobs.status import JobStatus
+
+
+def at(hour: int, minute: int = 0, day: int = 0) -> float:
+    """Local time on 2026-03-10 (+ ``day`` days): no daylight-saving change near it."""
+    return (datetime.datetime(2026, 3, 10, 0, 0) + datetime.timedelta(days=day, hours=hour, minutes=minute)).timestamp()
+
+
+def priced(hourly: float, **options) -> dict:
+    return {"limits": {"hourly": hourly, "price_note": "aws p3.2xlarge (V100:1) x 1 in us-east-1, on-demand"},
+            **options}
+
+
+def sky_job(record_job, hourly: float, start: float, end: float | None, **options) -> int:
+    """A skypilot-backend job whose cluster came up (SkyPilot gave it a job id)."""
+    status = JobStatus.SUCCEEDED if end is not None else JobStatus.RUNNING
+    cluster, extra = options.pop("cluster", None), options.pop("extra", {})
+    return record_job(backend="skypilot", status=status, started=start, ended=end, cluster=cluster,
+                      launch_options=priced(hourly, **options), extra={"sky_job_id": 1, **extra})
+
+
+def by_id(rows: list[dict]) -> dict[int, dict]:
+    return {r["id"]: r for r in rows}
+
+
+def test_a_job_over_midnight_counts_in_both_days_and_today_is_after_midnight(record_job, budget) -> None:
+    job = record_job(started=at(23), ended=at(1, day=1), launch_options=priced(10.0))
+    record_job(started=at(12), ended=at(13))  # local, no rehearsal price: listed without a cost
+    days = costs("day", now=at(2, day=1))
+    assert [(d["day"], round(d["cost"], 6), d["jobs"]) for d in days] == [("2026-03-10", 10.0, 1),
+                                                                            ("2026-03-11", 10.0, 1)]
+    assert all(d["estimate"] and d["note"].startswith(ESTIMATE_NOTE) for d in days)
+    assert "1 job(s) without a price not counted" in days[0]["note"]
+    row = by_id(costs(now=at(2, day=1)))[job]
+    assert row["run_s"] == 7200 and row["idle_s"] == 0 and row["cost"] == pytest.approx(20.0)
+    assert row["estimate"] is True and row["note"] == ESTIMATE_NOTE and row["hourly"] == 10.0
+
+    budget(200)
+    status = budget_status(now=at(2, day=1))
+    assert status.per_day == 200 and status.spent_today == pytest.approx(10.0) and status.left == pytest.approx(190.0)
+    assert status.text == "today: $10.00 spent of $200.00, $190.00 left (estimates)"
+    assert skyexec_nb.budget_status(now=at(23, 30)).text == "today: $5.00 spent of $200.00, $195.00 left (estimates)"
+
+
+def test_unpriced_jobs_are_listed_with_the_reason(record_job) -> None:
+    job = record_job(started=at(9), ended=at(10))
+    row = by_id(costs(now=at(11)))[job]
+    assert row["cost"] is None and row["hourly"] is None
+    assert row["note"] == "no price: runs on this machine: no cloud cost (no rehearsal price recorded)"
+    assert budget_status(now=at(11)).text == "today: $0.00 spent (estimates; no daily budget set)"
+
+
+def test_autostop_counts_its_idle_minutes_unless_the_cluster_is_used_again(record_job) -> None:
+    first = sky_job(record_job, 6.0, at(9), at(10), idle_minutes=30, cluster="shared")
+    rows = by_id(costs(now=at(12)))
+    assert rows[first]["run_s"] == 3600 and rows[first]["idle_s"] == 1800
+    assert rows[first]["cost"] == pytest.approx(9.0) and "cluster up 30 min after the job" in rows[first]["note"]
+
+    second = sky_job(record_job, 6.0, at(10, 10), at(10, 40), idle_minutes=30, cluster="shared")
+    rows = by_id(costs(now=at(12)))
+    assert rows[first]["idle_s"] == 600  # the next job on the cluster started 10 minutes later
+    assert rows[second]["idle_s"] == 1800
+    assert sum(r["cost"] for r in rows.values()) == pytest.approx(6.0 * (1 + 10 / 60 + 0.5 + 0.5))
+
+
+def test_autodown_has_no_idle_time_and_no_autostop_runs_until_teardown_or_now(record_job) -> None:
+    down = sky_job(record_job, 6.0, at(9), at(10), autodown=True)
+    forever = sky_job(record_job, 6.0, at(9), at(10))
+    torn = sky_job(record_job, 6.0, at(9), at(10), extra={"cluster_down_at": at(10, 45)})
+    never_up = record_job(backend="skypilot", status=JobStatus.FAILED_NO_RESOURCE, started=at(9), ended=at(9, 1),
+                          launch_options=priced(6.0))
+    running = sky_job(record_job, 6.0, at(11), None)
+    rows = by_id(costs(now=at(12)))
+    assert rows[down]["idle_s"] == 0
+    assert rows[forever]["idle_s"] == 2 * 3600 and rows[forever]["cost"] == pytest.approx(18.0)
+    assert rows[torn]["idle_s"] == 45 * 60
+    assert rows[never_up]["idle_s"] == 0 and rows[never_up]["run_s"] == 60
+    assert rows[running]["run_s"] == 3600 and rows[running]["ended"] is None
+    assert rows[running]["cost"] == pytest.approx(6.0)
+
+
+def test_by_sweep_since_and_frame(record_job) -> None:
+    sweep = {"id": "abc123", "name": "lr", "index": 0, "size": 2, "values": {}, "max_parallel": None}
+    a = record_job(started=at(9), ended=at(10), launch_options=priced(4.0), extra={"sweep": sweep})
+    record_job(started=at(9), ended=at(11), launch_options=priced(4.0), extra={"sweep": {**sweep, "index": 1}})
+    alone = record_job(started=at(8), ended=at(8, 30), launch_options=priced(2.0))
+    rows = {r["sweep"]: r for r in costs("sweep", now=at(12))}
+    assert rows["abc123"]["jobs"] == 2 and rows["abc123"]["cost"] == pytest.approx(12.0)
+    assert rows["abc123"]["name"] == "lr" and rows["abc123"]["run_s"] == 3 * 3600
+    assert rows[None]["cost"] == pytest.approx(1.0)
+
+    since = costs(since=at(10), now=at(12))  # time after 10:00 only; the 8:00 job had none
+    assert alone not in by_id(since) and a not in by_id(since)
+    assert sum(r["cost"] for r in since) == pytest.approx(4.0)
+
+    frame = costs("day", as_frame=True, now=at(12))
+    assert list(frame["day"]) == ["2026-03-10"] and frame["cost"].iloc[0] == pytest.approx(13.0)
+    with pytest.raises(ValueError, match=r"^Invalid by: one of job, sweep, day\. Found: 'week'$"):
+        costs("week")
