@@ -38,7 +38,8 @@ _ARGUMENTS = [
                   "repeatable"),
     argument("--max-parallel", type=int, default=None, metavar="N",
              help="with --sweep: at most N jobs running at once (the rest wait PENDING)"),
-    argument("--yes", action="store_true", help="with --sweep: confirm more than 1,000 jobs"),
+    argument("--yes", action="store_true",
+             help="with --sweep: confirm more than 1,000 jobs; also: launch although it may exceed today's budget"),
 ]
 
 
@@ -131,14 +132,15 @@ def pull_into(names: list[str], user_ns: MutableMapping[str, Any]) -> Callable[[
 
 def run_remote(executor: Any, cell: str, opts: RemoteOptions, user_ns: MutableMapping[str, Any], *,
                name: str | None = None, backend: str | None = None, env: dict[str, str] | None = None,
-               dryrun: bool = False, background_pull: bool = True) -> Any:
+               dryrun: bool = False, background_pull: bool = True, limits: dict[str, Any] | None = None) -> Any:
     """Launch the cell as remote Python and/or a sweep; returns a Job, a Sweep, or a Plan (dryrun).
 
     With ``background_pull`` a Python cell's ``--pull`` variables are set in ``user_ns`` when its
     job succeeds (off the kernel's thread; a failure is the job's ``error``); without it the
     caller pulls (``--wait``). A sweep's pulled values come from ``sweep.results()``. With
     ``dryrun`` and ``--sweep`` the Plan is the first job's. Raises UsageError (one line) for every
-    refusal; nothing is launched then.
+    refusal; nothing is launched then. ``limits``: spend keywords of the sweep (``timeout``, ``max_cost``,
+    ``max_cost_each``) or of the one job (``timeout``, ``max_cost``, ``expected_duration``, ``yes``).
     """
     from skyexec_nb.engine.remote import python_jobs as remote
     from skyexec_nb.engine.remote import sweep
@@ -148,7 +150,7 @@ def run_remote(executor: Any, cell: str, opts: RemoteOptions, user_ns: MutableMa
         if opts.grid and not dryrun:
             return sweep.sweep(executor, cell, opts.grid, max_parallel=opts.max_parallel, python=opts.python,
                                push=push, pull=opts.pull, yes=opts.yes, backend=backend, name=name, env=env,
-                               literal_values=True)
+                               literal_values=True, **(limits or {}))
         if opts.grid:  # dry run: the first combination's plan
             sweep.check_size(len(sweep.combinations(opts.grid)), opts.yes)
             first = sweep.combinations(opts.grid)[0]
@@ -161,6 +163,10 @@ def run_remote(executor: Any, cell: str, opts: RemoteOptions, user_ns: MutableMa
             return launch(executor, cell, name=name, backend=backend, env=env, dryrun=dryrun)
         on_values = pull_into(opts.pull, user_ns) if opts.pull and background_pull else None
         return remote.launch_python(executor, cell, push=push, pull=opts.pull, name=name or "python",
-                                    backend=backend, env=env, dryrun=dryrun, on_values=on_values)
+                                    backend=backend, env=env, dryrun=dryrun, on_values=on_values, **(limits or {}))
     except ValueError as exc:  # PayloadError, FieldError, grid errors: nothing was launched
-        raise UsageError(str(exc).strip().splitlines()[0]) from None
+        from skyexec_nb.magics.spend_options import option_message, refusal_text
+
+        if refusal_text(exc) is not None:  # no price for a cost limit: the magic prints it
+            raise
+        raise UsageError(option_message(exc)) from None

@@ -6,6 +6,7 @@ The magics only parse (``options.py``) and dispatch to the engine; views are sho
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -33,15 +34,17 @@ from skyexec_nb.magics.options import (
 )
 from skyexec_nb.model.config import dump_yaml
 from skyexec_nb.magics.remote_options import RemoteOptions, remote_args, remote_options, run_remote
+from skyexec_nb.magics.spend_options import (OPTION_OF_LIMIT, SpendOptions, autostop_line, refusal_text,
+                                             spend_args, spend_options)
 
 if TYPE_CHECKING:  # pragma: no cover
     from skyexec_nb.model.executor import SkyExecutor
 
 #: Magics traits mirrored into ``engine.settings.get_settings()``.
-ENGINE_SETTINGS = ("default_backend", "state_dir", "log_tail_lines", "poll_interval")
+ENGINE_SETTINGS = ("default_backend", "state_dir", "log_tail_lines", "poll_interval", "budget")
 #: Errors the engine raises about launch arguments, mapped to the magic's option names.
 _LAUNCH_OPTIONS = {**OPTION_OF_FIELD, "name": "--name", "backend": "--backend", "command": "cell body",
-                   "workdir": "--workdir"}
+                   "workdir": "--workdir", **OPTION_OF_LIMIT}
 
 
 def _settings() -> Any:
@@ -87,6 +90,9 @@ class SkyLaunchMagics(Magics, Configurable):
         help="SkyExecutor fields used by %%skylaunch (without --executor) and by %skyexec NAME when it "
         "creates NAME, e.g. {'cloud': 'aws', 'gpus': 'A100:1'}."
     ).tag(config=True)
+    budget = Dict(None, allow_none=True,
+                  help="Your spending budget, e.g. {'per_day': 200} (dollars): a launch that may cost more than "
+                  "what is left today asks for a confirmation (--yes). {} for none.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         for name in ENGINE_SETTINGS:  # start from the engine's values; a refused config rolls back to them
@@ -113,6 +119,10 @@ class SkyLaunchMagics(Magics, Configurable):
     def _default_poll_interval(self) -> float:
         return _settings().poll_interval
 
+    @default("budget")
+    def _default_budget(self) -> dict[str, Any]:
+        return dict(_settings().budget or {})
+
     @validate(*ENGINE_SETTINGS)
     def _push_setting(self, proposal: Any) -> Any:
         """Validate by assigning to the engine settings (their one-line TraitError propagates)."""
@@ -122,7 +132,8 @@ class SkyLaunchMagics(Magics, Configurable):
             setattr(settings, name, proposal["value"])
         except TraitError as exc:
             raise TraitError(str(exc) if str(exc).startswith("Invalid") else f"Invalid {name}: {exc}") from None
-        return settings.configured_backend if name == "default_backend" else getattr(settings, name)
+        value = settings.configured_backend if name == "default_backend" else getattr(settings, name)
+        return dict(value or {}) if name == "budget" else value
 
     @validate("default_executor")
     def _check_default_executor(self, proposal: Any) -> dict[str, Any]:
@@ -159,6 +170,7 @@ class SkyLaunchMagics(Magics, Configurable):
     @task_args
     @launch_args
     @remote_args
+    @spend_args
     def skylaunch(self, line: str, cell: str | None = None) -> Any:
         """Run the cell (a bash script, exactly as written) as a job.
 
@@ -169,6 +181,8 @@ class SkyLaunchMagics(Magics, Configurable):
         Options set SkyExecutor fields (``--executor NAME`` starts from a copy of NAME).
         ``$var``/``{var}`` are expanded in this option line only, never in the cell.
         Without --wait the cell returns at once and shows the live launch panel.
+        --timeout and --max-cost limit the job (with --sweep, --max-cost is the sweep's total); a
+        launch that may cost more than today's budget has left asks for --yes (one printed line).
         """
         if cell is None and "--task" not in line:
             raise UsageError("%skylaunch (one %) needs --task YAML; to run a command, write it as the "
@@ -177,6 +191,7 @@ class SkyLaunchMagics(Magics, Configurable):
         args = parse_line(self.skylaunch, line, cell=True)
         check_identifier("--out", args.out)
         remote = remote_options(args)
+        spend = spend_options(args, sweep=bool(remote.grid))
         if args.task and args.executor:
             raise UsageError("Invalid --task: either --task YAML or --executor NAME, not both")
         task = task_file(args.task) if args.task else None
@@ -197,7 +212,17 @@ class SkyLaunchMagics(Magics, Configurable):
             if args.out:
                 self.shell.user_ns[args.out] = plan
             return None
-        launched = self._launch(executor, cell, args, remote, background_pull=not args.wait)
+        try:
+            launched = self._launch(executor, cell, args, remote, background_pull=not args.wait, spend=spend)
+        except (RuntimeError, ValueError) as exc:  # over today's budget, no price: one line, nothing launched
+            line = refusal_text(exc)
+            if line is None:
+                raise
+            print(line)
+            return None
+        warning = autostop_line(launched)
+        if warning:
+            print(warning, file=sys.stderr)
         record_metrics(launched, metrics)
         if args.out:
             self.shell.user_ns[args.out] = launched
@@ -210,19 +235,26 @@ class SkyLaunchMagics(Magics, Configurable):
         return launched
 
     def _launch(self, executor: SkyExecutor, cell: str, args: argparse.Namespace, remote: RemoteOptions,
-                dryrun: bool = False, background_pull: bool = False) -> Any:
+                dryrun: bool = False, background_pull: bool = False, spend: SpendOptions | None = None) -> Any:
         """Dispatch to the engine: a Job (a Sweep with --sweep; a Plan when ``dryrun``).
 
         With ``background_pull`` a Python cell's ``--pull`` variables arrive when its job succeeds.
+        ``spend`` (not for dry runs) carries the limits; a budget or price refusal propagates.
         """
         from skyexec_nb.engine.api import launch
 
+        spend = spend or SpendOptions()
         try:
             if remote.active:
+                limits = spend.sweep_kwargs() if remote.grid else spend.launch_kwargs(yes=remote.yes)
                 return run_remote(executor, cell, remote, self.shell.user_ns, name=args.name,
-                                  backend=args.backend, dryrun=dryrun, background_pull=background_pull)
-            return launch(executor, cell, name=args.name, backend=args.backend, dryrun=dryrun)
+                                  backend=args.backend, dryrun=dryrun, background_pull=background_pull,
+                                  **({"limits": limits} if limits else {}))
+            return launch(executor, cell, name=args.name, backend=args.backend, dryrun=dryrun,
+                          **spend.launch_kwargs(yes=remote.yes))
         except ValueError as exc:  # FieldError / a backend's precheck: nothing was recorded
+            if refusal_text(exc) is not None:  # no price for a cost limit: the caller prints it
+                raise
             raise _usage(exc) from None
 
     def _dryrun(self, executor: SkyExecutor, cell: str, args: argparse.Namespace, remote: RemoteOptions) -> Any:
@@ -343,14 +375,16 @@ class SkyLaunchMagics(Magics, Configurable):
 
     @line_magic
     @magic_arguments()
-    @argument("cluster", metavar="CLUSTER", help="cluster name (see %skystatus)")
+    @argument("cluster", nargs="?", default=None, metavar="CLUSTER", help="cluster name (see %%skystatus)")
+    @argument("--idle", action="store_true",
+              help="every cluster launched from here that is up with no job running (one line each)")
+    @argument("--stop", action="store_true", help="with --idle: stop the clusters (disks kept) instead")
     def skydown(self, line: str) -> None:
-        """Tear a cluster down through the backend of its newest job (no question asked)."""
-        cluster = parse_line(self.skydown, line).cluster
-        on_cluster = job_refs.jobs_on_cluster(cluster)
-        if not on_cluster:
-            print(f"No recorded job ran on cluster {cluster!r}; nothing torn down.")
-            return
-        job = on_cluster[-1]
-        message = job.down()
-        print(message or f"Tore down cluster {cluster!r} (backend {job.backend}, job {job.id}).")
+        """Tear a cluster down through the backend of its newest job (no question asked).
+
+        ``%skydown --idle`` tears down (``--idle --stop``: stops) every idle cluster launched from here.
+        """
+        from skyexec_nb.magics import skydown
+
+        args = parse_line(self.skydown, line)
+        skydown.run(args.cluster, args.idle, args.stop)

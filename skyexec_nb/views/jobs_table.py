@@ -15,7 +15,9 @@ Rows carry ``skx-jobs-row`` and ``skx-job-<id>``; the panel of the selected job 
 (``skx-jobs-group``: counts per state, Expand ``skx-jobs-expand``, Cancel all, Sweep panel) placed
 at its newest job; expanded, its (matching) jobs follow it in grid order (see :mod:`~skyexec_nb.views.jobs_rows`).
 The registry is re-read at most once per ``interval`` seconds (one query for all rows) by the
-shared ticker; a cell sends a message only when its text changes. Its saved record (the same
+shared ticker; a cell sends a message only when its text changes. Above the table, today's spend against
+the budget when one is set (``skx-budget``, :mod:`~skyexec_nb.views.budget_line`); below it, the idle
+clusters launched from here with Stop / Tear down (``skx-idle``, :mod:`~skyexec_nb.views.idle_clusters`). Its saved record (the same
 columns and counts, see :mod:`skyexec_nb.views.table_records`) is updated in place.
 """
 from __future__ import annotations
@@ -31,6 +33,8 @@ from skyexec_nb.engine.jobs.registry import get_registry
 from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.engine.remote.sweep import Sweep
 from skyexec_nb.views.actions import run_action
+from skyexec_nb.views.budget_line import BudgetLine
+from skyexec_nb.views.idle_clusters import IdleClusters, record_html as idle_html, record_lines as idle_lines
 from skyexec_nb.views.jobs_costs import JobCosts
 from skyexec_nb.views.jobs_rows import COLUMNS, JobRow, SweepRow, cell, sweep_info, with_recoveries
 from skyexec_nb.views.launch_panel import LaunchPanel
@@ -162,8 +166,9 @@ class JobsTable(RecordedView, widgets.VBox):
         self.detail = widgets.VBox(layout=widgets.Layout(width="auto", min_width="0"))
         self.detail.add_class("skx-jobs-detail")
         self.stale = StaleNote("skx-jobs")
-        super().__init__([theme_style(), self.stale, toolbar, self.grid, self.summary, self.message, self.detail,
-                          self.external],
+        self.budget_line, self.idle = BudgetLine(), IdleClusters()
+        super().__init__([theme_style(), self.stale, toolbar, self.budget_line, self.grid, self.summary, self.message,
+                          self.idle, self.detail, self.external],
                          layout=widgets.Layout(width="100%", max_width="100%", overflow="hidden"))
         self.add_class("skx-jobs")
         self.stale.set_text("Live view not connected (kernel restarted or notebook reopened): run %skyjobs to "
@@ -182,7 +187,9 @@ class JobsTable(RecordedView, widgets.VBox):
     def record_parts(self) -> tuple[str, str, Any]:
         """The table as last shown: counts per state, then the same columns as the live view."""
         text, body = jobs_table_record(self._shown_texts, self.state_counts, len(self._read), self._filter_note)
-        return text, body, None
+        budget = [self.budget_line.text] if self.budget_line.text else []
+        text = "\n".join([*budget, text, *idle_lines(self.idle.texts)])
+        return text, "".join(f"<div>{html.escape(b)}</div>" for b in budget) + body + idle_html(self.idle.texts), None
 
     def sync_state(self) -> None:
         """Re-read the registry now (the record keeper calls this after each cell)."""
@@ -288,6 +295,8 @@ class JobsTable(RecordedView, widgets.VBox):
             return False
         if time.monotonic() - self._last_read >= self.interval:
             self.refresh()
+        self.budget_line.tick()
+        self.idle.tick(self._read)  # both ask off this thread
         return True
 
     # -- actions (the table calls the engine's verbs only) ----------------------------------------
@@ -381,7 +390,7 @@ class JobsTable(RecordedView, widgets.VBox):
             row.close()
         for child in [*self.header, self.recoveries_header, *self.detail.children, self.grid, self.summary,
                       self.message, self.detail, self.state_filter, self.name_filter, self.sort_button,
-                      self.all_toggle, self.external, self.state_counts_line]:
+                      self.all_toggle, self.external, self.state_counts_line, self.budget_line, self.idle]:
             child.close()
         super().close()
 

@@ -2,7 +2,9 @@
 
 Also: links to what the job serves (:mod:`~skyexec_nb.views.endpoint_links`, ``skx-endpoints``),
 the estimated cost so far of a cloud job (:mod:`~skyexec_nb.views.cost_line`, ``skx-cost``) and,
-for managed jobs, SkyPilot's recovery count in the header (``skx-recoveries``).
+for managed jobs, SkyPilot's recovery count in the header (``skx-recoveries``); a job launched with
+spend limits has a Limits line (``skx-limits``: time left, cost so far against the limit, the 80 %
+warning in amber ``skx-limit-warning``; see :mod:`~skyexec_nb.views.limit_notes`).
 
 Kept live by the shared ticker (:mod:`skyexec_nb.views.refresher`): the log pane follows the
 file every tick (at most ~10 messages/s), the header re-reads the job when the engine reports a
@@ -29,6 +31,7 @@ from skyexec_nb.views.actions import ConfirmStep, run_action
 from skyexec_nb.views.cost_line import COST_BACKENDS, CostLine
 from skyexec_nb.views.endpoint_links import EndpointLinks
 from skyexec_nb.views.files_link import log_link_html
+from skyexec_nb.views.limit_notes import limits_html
 from skyexec_nb.views.log_pane import LogPane, LogTail
 from skyexec_nb.views.metric_chart import MetricChart
 from skyexec_nb.views.record import RecordedView, StaleNote
@@ -136,6 +139,8 @@ class LaunchPanel(RecordedView, widgets.VBox):
         self.error_line.add_class("skx-error")
         self.facts = widgets.HTML()
         self.facts.add_class("skx-facts")
+        self.limits = widgets.HTML(layout=widgets.Layout(width="auto"))
+        self.limits.add_class("skx-limits")
         self.stale = StaleNote("skx-launch")
         self._action_error = ""
         self._read_error = ""
@@ -158,7 +163,7 @@ class LaunchPanel(RecordedView, widgets.VBox):
                               layout=widgets.Layout(align_items="center"))
         buttons = widgets.HBox([self.cancel_button, self.confirm_cancel.no, self.down_button, self.confirm_down.no,
                                 self.refresh_button, self.log_button])
-        facts_lines = [self.facts, self.endpoints, *([self.cost] if self.cost is not None else [])]
+        facts_lines = [self.facts, self.limits, self.endpoints, *([self.cost] if self.cost is not None else [])]
         super().__init__([self.stale, header, buttons, *facts_lines, self.log_link, self.error_line, self.chart,
                           self.log_pane])
         self.add_class("skx-launch")
@@ -308,8 +313,11 @@ class LaunchPanel(RecordedView, widgets.VBox):
         self.log_button.disabled = not getattr(job, "log_path", None)
 
     def _update_facts_lines(self, terminal: bool) -> None:
-        """Endpoint links (probed at most ~1/s) and the cost estimate, from the last snapshot."""
+        """Endpoint links (probed at most ~1/s), the limits and the cost estimate, from the last snapshot."""
         self.endpoints.update(self._facts, terminal)
+        limits = limits_html(self._facts)
+        if self.limits.value != limits:
+            self.limits.value = limits
         if self.cost is not None:
             self.cost.update(elapsed_of(self._facts), terminal, self._facts.get("extra"))
 

@@ -22,12 +22,13 @@ CSS classes (stable; browser tests rely on them):
 - ``skx-launch-button``, ``skx-launch-reason`` (why Launch is disabled, in words, next to it),
   ``skx-launch-message`` (red launch error), ``skx-panels`` (where the new job's launch panel
   appears; see :mod:`skyexec_nb.views.launch_panel` for its classes)
+- ``skx-field-timeout``, ``skx-field-max-cost``, ``skx-launch-anyway``: :mod:`~skyexec_nb.views.picker_limits`
 - ``skx-plan-button`` shows SkyPilot's optimizer plan in ``skx-plan`` (launches nothing)
 - ``skx-open-yaml*`` opens a task YAML, ``skx-kept`` what is kept from it, ``skx-field-workdir``
   (see :mod:`~skyexec_nb.views.picker_yaml`); ``skx-required*`` values set at launch
   (:mod:`~skyexec_nb.views.required_inputs`)
 
-The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.jobs.launcher.launch``.
+The picker holds no launch logic: "Launch" calls ``skyexec_nb.engine.api.launch`` (see ``picker_limits``).
 One click, one job: Launch is disabled from the click until the job is recorded, then reads
 "Launched job N" and stays disabled until the form changes or ``RELAUNCH_AFTER`` seconds pass; a
 click that arrives meanwhile (the second half of a double click) launches nothing.
@@ -51,6 +52,7 @@ from skyexec_nb.engine.jobs.backend_table import BACKEND_NAMES
 from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.views.kv_rows import KeyValueRows
 from skyexec_nb.views.local_gpus import gpu_warning, local_gpu_count, requested_gpus
+from skyexec_nb.views.picker_limits import BudgetConfirm, LimitFields, launch_or_explain
 from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label,
                                            form_label, gpu_hint_line, make_widget)
 from skyexec_nb.views.picker_notes import (LOCAL_PRICE_TEXT, launch_reason, price_note, show_price_note,  # noqa: F401
@@ -142,6 +144,8 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self.launch_reason.add_class("skx-launch-reason")
         self.launch_message = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.launch_message.add_class("skx-launch-message")
+        self.budget_confirm = BudgetConfirm(self.launch_button, self.launch_message)
+        self.limits = LimitFields(self._form_changed)
         self.planner = PlanView(executor, lambda: self.backend.value, price_service)
         self.plan_button, self.plan_output = self.planner.button, self.planner.output
         self.panels = widgets.VBox()
@@ -162,7 +166,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
                 ("Set at launch", self.required), ("Kept from the YAML", self.kept)]
         advanced = [*self._fields(ADVANCED_FIELDS), ("Environment variables", self.env_vars),
                     ("File mounts", self.file_mounts)]
-        tail = [("Price", widgets.VBox([self.price, self.price_note], layout=_auto("48em"))),
+        tail = [*self.limits.rows(), ("Price", widgets.VBox([self.price, self.price_note], layout=_auto("48em"))),
                 ("Task YAML", self.yaml), ("", widgets.VBox([launch_row, self.launch_message], layout=_auto("48em")))]
         cells: list[widgets.Widget] = []
         for label, field in rows:
@@ -244,7 +248,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
     @property
     def launch_reason_text(self) -> str:
         """Why Launch is disabled, in words ('' when it is enabled or the job was just launched)."""
-        return launch_reason(self.invalid_fields, self.command.value, self.required.missing)
+        return launch_reason({**self.invalid_fields, **self.limits.invalid}, self.command.value, self.required.missing)
 
     def _validity_changed(self) -> None:
         if not hasattr(self, "_kept_cells"):
@@ -264,6 +268,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self.launch_button.tooltip = reason or f"Run the command on the {self.backend.value} backend"
         self.launch_reason.value = (f'<span style="color:{ERROR};font-weight:600">{html.escape(reason)}</span>'
                                     if reason else "")
+        self.budget_confirm.show()
 
     def _mark_stale(self) -> None:
         """While a field is invalid, the preview and the price show the last valid values: say so."""
@@ -317,6 +322,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         """An edit after a launch offers Launch again (for the edited form)."""
         if not self._launching:
             self._launched_at = None
+            self.budget_confirm.reset()
         self._validity_changed()
         self.record_changed()
 
@@ -346,15 +352,10 @@ class ResourcePicker(RecordedView, widgets.VBox):
             self._launching = True
             self.launch_button.disabled = True
             self.launch_button.description = "Launching…"
-        from skyexec_nb.engine.jobs import launcher
         from skyexec_nb.views.launch_panel import LaunchPanel
 
-        try:
-            job = launcher.launch(self.executor, self.command.value, backend=self.backend.value,
-                                  name=self.job_name(), env=self.required.values() or None)
-        except Exception as exc:  # FieldError, backend precheck: the user reads why
-            self.launch_message.value = (f'<span style="color:{ERROR};font-weight:600">Launch failed: '
-                                         f"{html.escape(str(exc))}</span>")
+        job = launch_or_explain(self)  # None: refused, and why is shown (over budget: "Launch anyway")
+        if job is None:
             self._launching = False
             self._validity_changed()
             return None
@@ -368,7 +369,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self._launching = False
         self.launch_button.description = f"Launched job {job.id}"
         self.launch_button.disabled = True
-        self.launch_message.value = f"Launched job {html.escape(str(job.id))} ({html.escape(job.name)})."
+        self.launch_message.value = self.budget_confirm.launched(job)
         self.launch_reason.value = ""
         for old in self.panels.children:
             old.close()
@@ -385,6 +386,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
     def record_parts(self) -> tuple[str, str, Any]:
         """The form's fields, then the launched job's record (if any)."""
         fields = self.executor._display_fields() if hasattr(self.executor, "_display_fields") else {}
+        fields = {**fields, **self.limits.record_fields()}
         text, body = picker_record(fields, self.backend.value, self.name.value.strip(), self.command.value)
         panel = self.panels.children[0] if self.panels.children else None
         if panel is not None and hasattr(panel, "record_parts"):

@@ -11,6 +11,7 @@ import time
 from typing import Any, Iterable
 
 from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
+from skyexec_nb.views.limit_notes import record_lines as limit_record_lines, warning_html
 from skyexec_nb.views.status_badge import badge_html, format_duration, format_time
 from skyexec_nb.views.sweep_values import shown_values
 
@@ -119,6 +120,7 @@ def header_lines(job: Any, facts: dict[str, Any], cost: str = "", pulled_types: 
     if not error and isinstance(status, JobStatus) and status.is_failure:
         error = f"Job ended {status.value}; see the log."
     lines.append(("Error", str(error)))
+    lines.extend(limit_record_lines(facts))  # Limits, Limit warning, Stopped by (see views/limit_notes.py)
     lines.append(("Cost", cost))
     lines.append(("Returns", pulled_text(facts.get("extra"), pulled_types)))
     return [(k, v) for k, v in lines if v]
@@ -153,6 +155,8 @@ def launch_record(job: Any, facts: dict[str, Any] | None = None, *, cost: str = 
 
 def _value_html(label: str, value: str) -> str:
     escaped = html.escape(value)
+    if label == "Limit warning":
+        return warning_html(value, "skx-limit-warning", tag="span")
     return f'<span style="color:#dc3545;font-weight:600">{escaped}</span>' if label == "Error" else escaped
 
 

@@ -23,7 +23,7 @@ from jupytext.cli import jupytext as jupytext_cli
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 EXPECTED = ["01_quickstart", "02_resource_picker", "03_multinode", "04_jobs_and_restart",
-            "05_skypilot_clouds", "06_python_and_sweeps", "07_metrics"]
+            "05_skypilot_clouds", "06_python_and_sweeps", "07_metrics", "08_budgets"]
 FORMATS = "ipynb,md:myst"
 LOCAL_ONLY = [name for name in EXPECTED if name != "05_skypilot_clouds"]
 CHECK = "# NBVAL_CHECK_OUTPUT"

@@ -69,8 +69,9 @@ class WorkerProcess:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if ready:
+            poller = select.poll()  # not select.select: it fails for descriptors past 1024 (a busy process)
+            poller.register(fd, select.POLLIN)
+            if poller.poll(remaining * 1000):
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     raise EOFError(self.last_error() or "price worker exited")
