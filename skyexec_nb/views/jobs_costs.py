@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from skyexec_nb.engine.jobs.spend import job_cost, row_limits
 from skyexec_nb.engine.pricing.rows import PriceRow, estimate_cost, launched_config, price_key, task_config
 from skyexec_nb.views.cost_line import COST_BACKENDS, RETRY_AFTER, best_row, cost_text, money
 from skyexec_nb.views.launch_panel import elapsed_of
@@ -39,7 +40,12 @@ class JobCosts:
     def cost(self, row: dict[str, Any]) -> tuple[str, str, Optional[float]]:
         """``(cell text, tooltip, dollars or None)`` of registry ``row``."""
         if row.get("backend") not in COST_BACKENDS:
-            return "—", LOCAL_COST_TIP, None
+            rehearsal = job_cost(row) if row.get("started") is not None else None
+            if rehearsal is None:
+                return "—", LOCAL_COST_TIP, None
+            note = row_limits(row).price_note or "the catalog price of its resources"
+            return (money(rehearsal), f"rehearsal priced from {note}: nothing is billed for a run on this machine, "
+                    "but limits and the daily budget count it", rehearsal)
         config = dict(row.get("config") or {})
         config = launched_config(config, (row.get("extra") or {}).get("launched")) or config
         try:

@@ -24,7 +24,7 @@ from skyexec_nb.model.spend_limits import format_money as _dollars
 
 MUTED = "var(--jp-ui-font-color2, #6c757d)"
 #: A warning reads in both themes: theme text on an amber-tinted box with an amber bar.
-WARN_BOX = ("border-left:3px solid var(--jp-warn-color1, #f57c00);background:var(--jp-warn-color3, rgba(245,124,0,.12));"
+WARN_BOX = ("border-left:3px solid var(--jp-warn-color1, #f57c00);background:rgba(245,124,0,.15);"
             "color:var(--jp-ui-font-color1, #212529);padding:1px 8px;border-radius:2px")
 
 

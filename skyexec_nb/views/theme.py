@@ -45,7 +45,7 @@ CSS = f"""
 .skx-form-wide {{grid-column:1 / -1 !important}}
 .skx-muted, .skx-muted .widget-html-content {{color:{MUTED}}}
 .skx-warn .widget-html-content {{white-space:normal; line-height:1.35}}
-.skx-warn-box {{border-left:3px solid {WARN}; background:var(--jp-warn-color3, rgba(245,124,0,.12));
+.skx-warn-box {{border-left:3px solid {WARN}; background:rgba(245,124,0,.15);
   color:{TEXT}; padding:3px 8px; border-radius:2px}}
 .skx-stale-marker-box {{border-left:3px solid {WARN}; color:{TEXT}; padding:1px 8px; font-style:italic}}
 .skx-is-stale {{opacity:.5}}

@@ -320,3 +320,17 @@ def test_no_skypilot_job_means_no_idle_section_and_no_question_to_skypilot(local
     assert table.idle.fetch.asked == 0 and table.idle.layout.display == "none"
     assert "Idle clusters" not in table.record_bundle()["text/plain"]
     table.close()
+
+
+def test_jobs_table_cost_column_shows_a_local_rehearsals_estimate_and_says_nothing_is_billed():
+    from skyexec_nb.engine.jobs.status import JobStatus
+    from skyexec_nb.views.jobs_costs import LOCAL_COST_TIP, JobCosts
+
+    costs = JobCosts(service=False)
+    plain = {"backend": "local", "status": JobStatus.SUCCEEDED, "started": 1000.0, "ended": 1060.0,
+             "launch_options": {}, "config": {}}
+    assert costs.cost(plain) == ("—", LOCAL_COST_TIP, None)
+    priced = {**plain, "launch_options": {"limits": {"hourly": 36.0, "price_note": "aws p3.2xlarge x 1"}}}
+    text, tip, amount = costs.cost(priced)  # one minute at $36/hr
+    assert (text, amount) == ("$0.6000", 0.6)
+    assert "rehearsal priced from aws p3.2xlarge x 1" in tip and "nothing is billed" in tip
