@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # No test reaches SkyPilot's catalog host: the price worker fetches from here (refused) unless a
 # test points it at its own stand-in (tests/catalog_fixture.py: CatalogHost).
 os.environ.setdefault("SKYEXEC_NB_CATALOG_URL", "http://127.0.0.1:9/no-catalog-host-in-tests")
+# Outside a test's own isolated_home (a daemon thread still running after its test restored the
+# environment, a module-scoped fixture), HOME and the state dirs are this session's throwaway dir,
+# never the user's ~/.sky or ~/.skyexec_nb.
+_SESSION_HOME = tempfile.mkdtemp(prefix="skx-test-session-home-")
+os.environ.update(HOME=_SESSION_HOME, SKYEXEC_NB_HOME=os.path.join(_SESSION_HOME, ".skyexec_nb"),
+                  SKY_RUNTIME_DIR=_SESSION_HOME)
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +36,31 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     else:
         _settings.reset()
     yield home
+    _close_live_views()
     try:
         from skyexec_nb.engine.jobs import launcher as _launcher
     except ImportError:
         pass
     else:
         _launcher.shutdown_for_tests()
+
+
+def _close_live_views() -> None:
+    """Close every view a test left ticking: the shared ticker would go on polling (the registry,
+    SkyPilot) from its thread after the test's environment is restored."""
+    refresher = sys.modules.get("skyexec_nb.views.refresher")
+    if refresher is None:
+        return
+    for view in refresher.get_refresher().views:
+        try:
+            view.close()
+        except Exception:  # noqa: BLE001 - a view that cannot close must not fail the next test
+            pass
+        refresher.get_refresher().unregister(view)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the session's throwaway HOME (see ``_SESSION_HOME``)."""
+    import shutil
+
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)

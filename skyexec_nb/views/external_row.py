@@ -6,6 +6,8 @@ widgets whatever the number of columns. Buttons: Watch (``skx-watch-button``; jo
 (``skx-cancel-button``; jobs not ended) and Tear down (``skx-down-button``; clusters), the last two
 asking once more in place (:class:`~skyexec_nb.views.actions.ConfirmStep`, made on the first click). A row launched by this
 notebook says so (``this notebook: job N``) instead of ``launched elsewhere`` (``skx-elsewhere``).
+A view shows another row when told (:meth:`ExternalRowView.update`), of any kind, and the rows of a
+table share their layouts and styles (:class:`SharedParts`): rows that change cost updates, not widgets.
 """
 from __future__ import annotations
 
@@ -74,76 +76,163 @@ def _plain(value: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", value)).strip()
 
 
-def _button(text: str, css: str, tip: str, icon: str) -> widgets.Button:
-    out = widgets.Button(description=text, tooltip=tip, icon=icon, layout=widgets.Layout(width="auto", flex="0 0 auto"))
-    out.add_class(css)
-    return out
+class SharedParts:
+    """The layouts and styles of a table's rows (each a widget of its own): made once per table and
+    shared by every row, so a row costs its HBox, cells and buttons only. Closed with the table."""
+
+    def __init__(self) -> None:
+        from ipywidgets.widgets.widget_string import HTMLStyle
+
+        self.row = widgets.Layout(align_items="center")
+        self.cells = widgets.Layout(flex="0 0 auto")
+        self.button = widgets.Layout(width="auto", flex="0 0 auto")
+        self.cells_style = HTMLStyle()
+        self.button_style = widgets.ButtonStyle()
+
+    def close(self) -> None:
+        for part in (self.row, self.cells, self.button, self.cells_style, self.button_style):
+            part.close()
 
 
 class ExternalRowView(widgets.HBox):
-    """The widgets of one :class:`ExternalRow` (see the module docstring).
+    """The widgets of one :class:`ExternalRow` (see the module docstring); a view can show another
+    row later (:meth:`update`), of any kind: the external table reuses its views as the rows shown
+    change, rather than closing and creating widgets.
 
     Args:
         row: what SkyPilot said of it.
-        on_watch / on_cancel / on_down: the table's handlers, called with the row's current value.
+        on_watch / on_cancel / on_down: the table's handlers, called with the row the view shows when
+            clicked.
+
+    ``watch_button``/``cancel_button``/``down_button`` (and ``confirm_cancel``/``confirm_down``) are
+    those of the row shown now (None when its kind has no such action); the widgets of another kind
+    stay made, out of the row, for the next time the view shows that kind.
     """
 
     def __init__(self, row: ExternalRow, *, on_watch: Callable[[ExternalRow], Any],
-                 on_cancel: Callable[[ExternalRow], Any], on_down: Callable[[ExternalRow], Any]) -> None:
+                 on_cancel: Callable[[ExternalRow], Any], on_down: Callable[[ExternalRow], Any],
+                 parts: SharedParts | None = None) -> None:
         self.row = row
         self.origin = ""
-        self.cells = widgets.HTML(layout=widgets.Layout(flex="0 0 auto"))
-        self.cells.add_class("skx-external-cells")
-        buttons: list[widgets.Widget] = []
-        self.watch_button = self.cancel_button = self.down_button = None
-        self.confirm_cancel = self.confirm_down = None
-        if row.kind == "cluster":
-            self.down_button = _button("Tear down", "skx-down-button", "Tear this cluster down (sky.down)", "trash")
-            self._asks(self.down_button, "Yes, tear down", "confirm_down", lambda: on_down(self.row))
-            buttons.append(self.down_button)
-        else:
-            self.watch_button = _button("Watch", "skx-watch-button", "Follow its log and state in a live panel", "eye")
-            self.watch_button.on_click(lambda _: on_watch(self.row))
-            self.cancel_button = _button("Cancel", "skx-cancel-button", "Ask SkyPilot to cancel it", "stop")
-            self._asks(self.cancel_button, "Confirm cancel?", "confirm_cancel", lambda: on_cancel(self.row))
-            buttons += [self.watch_button, self.cancel_button]
-        super().__init__([self.cells, *buttons], layout=widgets.Layout(align_items="center"))
-        self.add_class("skx-external-row")
-        self.add_class(f"skx-ext-{row.kind}")
+        self._on_watch, self._on_cancel, self._on_down = on_watch, on_cancel, on_down
+        self._own_parts = parts is None
+        self.parts = parts = parts or SharedParts()
+        self._made: dict[str, Any] = {}  # "watch", "cancel", "down", "confirm_cancel", "confirm_down"
+        self._kind = row.kind
+        self.cells = widgets.HTML(cells_html(row_texts(row)), layout=parts.cells, style=parts.cells_style,
+                                  _dom_classes=("skx-external-cells",))
+        super().__init__([self.cells, *(self._button_of(name) for name in _BUTTONS.get(row.kind, ()))],
+                         layout=parts.row, _dom_classes=("skx-external-row", f"skx-ext-{row.kind}"))
         self.update(row, "")
+
+    def _button(self, text: str, css: str, tip: str, icon: str) -> widgets.Button:
+        return widgets.Button(description=text, tooltip=tip, icon=icon, _dom_classes=(css,),
+                              layout=self.parts.button, style=self.parts.button_style)
+
+    # -- the buttons of the kind shown ----------------------------------------------------------------
+    def _shown(self, name: str) -> Any:
+        return self._made.get(name) if name in _ACTIONS.get(self._kind, ()) else None
+
+    watch_button = property(lambda self: self._shown("watch"))
+    cancel_button = property(lambda self: self._shown("cancel"))
+    down_button = property(lambda self: self._shown("down"))
+    confirm_cancel = property(lambda self: self._shown("confirm_cancel"))
+    confirm_down = property(lambda self: self._shown("confirm_down"))
+
+    def _button_of(self, name: str) -> widgets.Button:
+        """The ``name`` button, made on first need (with its handler acting on the row shown)."""
+        if name not in self._made:
+            if name == "watch":
+                button = self._button("Watch", "skx-watch-button", "Follow its log and state in a live panel", "eye")
+                button.on_click(lambda _: self._on_watch(self.row))
+            elif name == "cancel":
+                button = self._button("Cancel", "skx-cancel-button", "Ask SkyPilot to cancel it", "stop")
+                self._asks(button, "Confirm cancel?", "confirm_cancel", lambda: self._on_cancel(self.row))
+            else:
+                button = self._button("Tear down", "skx-down-button", "Tear this cluster down (sky.down)", "trash")
+                self._asks(button, "Yes, tear down", "confirm_down", lambda: self._on_down(self.row))
+            self._made[name] = button
+        return self._made[name]
 
     def _asks(self, button: widgets.Button, question: str, attribute: str, run: Callable[[], Any]) -> None:
         """On the first click, make ``button`` a :class:`ConfirmStep` (its "No" button joins the row
         then: a row costs fewer widgets while nobody clicks) and ask."""
 
         def first_click(_: Any) -> None:
-            if getattr(self, attribute) is not None:
+            if attribute in self._made:
                 return
             button._click_handlers.callbacks.remove(first_click)
-            step = ConfirmStep(button, question, run, needed=lambda: True)
-            setattr(self, attribute, step)
-            children = list(self.children)
-            self.children = children[: children.index(button) + 1] + [step.no] + children[children.index(button) + 1:]
-            step.click()
+            self._made[attribute] = ConfirmStep(button, question, run, needed=lambda: True)
+            self._arrange()
+            self._made[attribute].click()
 
         button.on_click(first_click)
 
+    def _arrange(self) -> None:
+        """The cells, then the buttons of the kind shown (each with its "No" once it asked)."""
+        children: list[widgets.Widget] = [self.cells]
+        for name in _BUTTONS.get(self._kind, ()):
+            children.append(self._button_of(name))
+            step = self._made.get(f"confirm_{name}")
+            if step is not None:
+                children.append(step.no)
+        if list(self.children) != children:
+            self.children = children
+
+    def _reset_steps(self) -> None:
+        for name in ("confirm_cancel", "confirm_down"):
+            if name in self._made:
+                self._made[name].reset()
+
     def update(self, row: ExternalRow, origin: str, now: float | None = None) -> None:
-        """Show ``row`` (a newer answer for the same reference); sends nothing when unchanged."""
+        """Show ``row`` (a newer answer for the same reference, or another row); sends only what changed.
+        A question asked of the row shown before (Confirm cancel?, Yes, tear down) is withdrawn."""
+        if (row.kind, row.ref) != (self.row.kind, self.row.ref):
+            self._reset_steps()
         self.row, self.origin = row, origin
+        if row.kind != self._kind:
+            self._dom_classes = tuple(c for c in self._dom_classes if c != f"skx-ext-{self._kind}") + (
+                f"skx-ext-{row.kind}",)
+            self._kind = row.kind
+            self._arrange()
         value = cells_html(row_texts(row, origin, now))
         if self.cells.value != value:
             self.cells.value = value
-        if self.cancel_button is not None:
-            self.cancel_button.disabled = row.terminal
+        cancel = self.cancel_button
+        if cancel is not None:
+            cancel.disabled = row.terminal
             if row.terminal and self.confirm_cancel is not None:
                 self.confirm_cancel.reset()
 
     def close(self) -> None:
-        for step in (self.confirm_cancel, self.confirm_down):
-            if step is not None:
-                step.reset()
-                step.no.close()
-        for child in self.children:
-            child.close()
+        self._reset_steps()
+        for name, made in self._made.items():
+            if name.startswith("confirm_"):
+                close_widgets(made.no)  # its own layout (shown, hidden), style
+            else:
+                made.close()
+        self.cells.close()
+        if self._own_parts:
+            self.parts.close()
         super().close()
+
+
+def close_tree(widget: widgets.Widget) -> None:
+    """Close ``widget`` and everything shown in it: its children (boxes), layouts and styles."""
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    close_widgets(widget)
+
+
+def close_widgets(*items: widgets.Widget) -> None:
+    """Close each widget with its layout and style (each is a widget of its own, kept in ipywidgets'
+    registry until closed)."""
+    for item in items:
+        for part in (getattr(item, "layout", None), getattr(item, "style", None), item):
+            if isinstance(part, widgets.Widget):
+                part.close()
+
+
+#: The buttons of each kind, in order; the actions (buttons and their questions) shown per kind.
+_BUTTONS = {"cluster": ("down",), "job": ("watch", "cancel"), "managed": ("watch", "cancel")}
+_ACTIONS = {kind: (*names, *(f"confirm_{n}" for n in names if n != "watch")) for kind, names in _BUTTONS.items()}

@@ -17,21 +17,28 @@ from __future__ import annotations
 
 import heapq
 import html
+import operator
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import ipywidgets as widgets
 
-from skyexec_nb.engine.skyapi.external import Listing, Snapshot, cancel_job, down_cluster
+from skyexec_nb.engine.jobs.registry import get_registry  # imported here, not in the ticker thread (GIL)
+from skyexec_nb.engine.skyapi.external import Listing, Snapshot, cancel_job, down_cluster, freeze_imports
 from skyexec_nb.engine.skyapi.external_rows import ExternalRow
 from skyexec_nb.views.actions import run_action
-from skyexec_nb.views.external_row import ExternalRowView, header_html, row_texts
+from skyexec_nb.views.external_row import (ExternalRowView, SharedParts, close_tree, close_widgets, header_html,
+                                           row_texts)
 from skyexec_nb.views.record import RecordedView, StaleNote
 from skyexec_nb.views.refresher import Refresher, get_refresher
 from skyexec_nb.views.status_badge import badge_html
 
 STALE = "Live view not connected (kernel restarted or notebook reopened): run %skyjobs --all to re-attach."
+
+
+_KIND = operator.attrgetter("kind")
 
 
 def sort_key(row: ExternalRow) -> tuple:
@@ -47,8 +54,6 @@ def matches(row: ExternalRow, words: list[str]) -> bool:
 
 def own_jobs() -> dict[str, int]:
     """References of work this notebook's registry knows, to its job id (launched here or attached)."""
-    from skyexec_nb.engine.jobs.registry import get_registry
-
     found: dict[str, int] = {}
     for row in get_registry().rows("backend IN ('skypilot', 'jobs', 'attached')"):
         extra = row.get("extra") or {}
@@ -81,14 +86,22 @@ class ExternalTable(RecordedView, widgets.VBox):
         refresher: the ticker (default the process-wide one).
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> ExternalTable:
+        freeze_imports()  # before this table exists: once closed, it is collected as usual
+        return super().__new__(cls, *args, **kwargs)
+
     def __init__(self, *, listing: Listing | None = None, max_rows: int = 25, interval: float = 0.2,
                  refresher: Refresher | None = None) -> None:
         self.max_rows, self.page, self.interval = max_rows, max_rows, interval
         self._init_record()
         self._refresher = refresher or get_refresher()
         self._lock = threading.RLock()
-        self.rows: dict[str, ExternalRowView] = {}
+        self.rows: dict[str, ExternalRowView] = {}  # the views shown, by row (ref + kind)
+        self._spare: list[ExternalRowView] = []  # views not shown now, to show other rows
+        self._parts = SharedParts()  # the rows' layouts and styles
         self.shown: list[ExternalRow] = []
+        # the last ranking: ids of the rows ranked, the rows shown, (filter words, page)
+        self._ranked: tuple[set[int], list[ExternalRow], tuple] = (set(), [], ())
         self._snapshot: Snapshot | None = None
         self._version = -1
         self._rendered_at = 0.0
@@ -174,24 +187,13 @@ class ExternalTable(RecordedView, widgets.VBox):
             snapshot = snapshot or self.listing.snapshot()
             if snapshot.version != self._version:
                 self._own = own_jobs() if snapshot.rows else {}
+            before = self._snapshot  # alive until ranked: the ids of its rows stay theirs
             self._snapshot, self._version, self._rendered_at = snapshot, snapshot.version, time.monotonic()
             words = self.filter.value.lower().split()
             rows = [r for r in snapshot.rows if matches(r, words)] if words else snapshot.rows
-            # the first rows only: one full sort of 12,000 rows holds the GIL ~50 ms (C comparisons)
-            shown = heapq.nsmallest(self.page, rows, key=sort_key)
-            now = time.time()
-            for gone in set(self.rows) - {r.ref + r.kind for r in shown}:
-                self.rows.pop(gone).close()
-            views = []
-            for row in shown:
-                key = row.ref + row.kind
-                origin = f"this notebook: job {self._own[row.ref]}" if row.ref in self._own else ""
-                view = self.rows.get(key)
-                if view is None:
-                    view = self.rows[key] = ExternalRowView(row, on_watch=self.watch, on_cancel=self.cancel,
-                                                            on_down=self.down)
-                view.update(row, origin, now)
-                views.append(view)
+            shown = self._top(rows, words)
+            del before
+            views = self._views_for(shown)
             if list(self.body.children) != views:
                 self.body.children = views
             self.shown = shown
@@ -205,6 +207,46 @@ class ExternalTable(RecordedView, widgets.VBox):
                 self.complete_at = time.monotonic()
         self.record_changed(force=snapshot.state in ("complete", "failed"))
 
+    def _top(self, rows: tuple[ExternalRow, ...] | list[ExternalRow], words: list[str]) -> list[ExternalRow]:
+        """The first ``page`` rows in :func:`sort_key` order. Ranked again from the rows shown before
+        and the rows that arrived since (a few hundred, not 12,000 Python calls per rendering), unless
+        a row shown before is gone (replaced) or the filter or page changed: then all of them.
+        (Never a full sort: it holds the GIL ~50 ms for 12,000 rows, in C comparisons.)"""
+        present = set(map(id, rows))
+        seen, top, how = self._ranked
+        if how == (tuple(words), self.page) and all(id(r) in present for r in top):
+            candidates = top + [r for r in rows if id(r) not in seen]
+        else:
+            candidates = rows
+        shown = heapq.nsmallest(self.page, candidates, key=sort_key)
+        self._ranked = (present, shown, (tuple(words), self.page))
+        return shown
+
+    def _views_for(self, shown: list[ExternalRow]) -> list[ExternalRowView]:
+        """A view per row shown: the row's own view if it has one, else a spare one (of the same
+        kind first) shows it; a new view only when none is spare. Views are closed only with the
+        table (or when more are spare than a page needs), so rows that move cost no widgets."""
+        now = time.time()
+        keys = [row.ref + row.kind for row in shown]
+        for gone in set(self.rows) - set(keys):
+            self._spare.append(self.rows.pop(gone))
+        views = []
+        for key, row in zip(keys, shown, strict=True):
+            origin = f"this notebook: job {self._own[row.ref]}" if row.ref in self._own else ""
+            view = self.rows.get(key)
+            if view is None and self._spare:
+                same = [i for i, v in enumerate(self._spare) if v.row.kind == row.kind]
+                view = self._spare.pop(same[-1] if same else -1)
+            if view is None:
+                view = ExternalRowView(row, on_watch=self.watch, on_cancel=self.cancel, on_down=self.down,
+                                       parts=self._parts)
+            self.rows[key] = view
+            view.update(row, origin, now)
+            views.append(view)
+        while len(self._spare) > max(self.page, self.max_rows):
+            self._spare.pop().close()
+        return views
+
     @staticmethod
     def _set(widget: widgets.HTML, value: str) -> None:
         if widget.value != value:
@@ -213,10 +255,7 @@ class ExternalTable(RecordedView, widgets.VBox):
     @staticmethod
     def counts(rows: tuple[ExternalRow, ...]) -> dict[str, int]:
         """Rows per kind: clusters, jobs, managed."""
-        out = {"cluster": 0, "job": 0, "managed": 0}
-        for row in rows:
-            out[row.kind] = out.get(row.kind, 0) + 1
-        return out
+        return {"cluster": 0, "job": 0, "managed": 0, **Counter(map(_KIND, rows))}
 
     def summary_text(self, snapshot: Snapshot, matching: int | None = None) -> str:
         """One line: what is known (and whether more is coming), or why nothing could be."""
@@ -258,6 +297,7 @@ class ExternalTable(RecordedView, widgets.VBox):
             return None
         for old in self.detail.children:
             old.close()
+            close_tree(old)
         self.detail.children = [LaunchPanel(job)]
         self._say(f"Watching {row.ref} as job {job.id} (%skylogs {job.id} finds it again)")
         self._own[row.ref] = job.id
@@ -310,11 +350,19 @@ class ExternalTable(RecordedView, widgets.VBox):
         if getattr(self, "_closed", False):
             return
         self._closed = True
+        if not hasattr(self, "listing"):  # __init__ did not get that far (from __del__)
+            super().close()
+            return
         self.listing.stop()
         self._refresher.unregister(self)
-        for view in list(self.rows.values()):
+        for view in [*self.rows.values(), *self._spare]:
             view.close()
         self.rows.clear()
+        self._spare.clear()
+        self._parts.close()
         for child in self.detail.children:
-            child.close()
+            child.close()  # the live panel's own clean-up first (it stops following the job)
+            close_tree(child)
+        # every widget of the table: one left open (in ipywidgets' registry) keeps the table alive
+        close_widgets(*self.children[1].children, *self.children, self.layout)
         super().close()

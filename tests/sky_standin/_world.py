@@ -162,10 +162,17 @@ def request_status(req: dict) -> str:
     return "FAILED" if req["error"] else "SUCCEEDED"
 
 
+def set_hold(name: str, held: bool) -> None:
+    """Keep every ``get`` of a request named ``name`` (``"queue"``, ``"jobs.queue"``, ...) waiting
+    until released (or not): a client caught mid-way, deterministically, in any process."""
+    flag = root() / f"hold-{name}"
+    flag.touch() if held else flag.unlink(missing_ok=True)
+
+
 def wait_request(request_id: str) -> dict:
     while True:
         req = find_request(request_id)
-        if request_status(req) != "RUNNING":
+        if request_status(req) != "RUNNING" and not (root() / f"hold-{req['name']}").exists():
             return req
         time.sleep(min(step() / 4, 0.05))
 

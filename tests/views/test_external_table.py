@@ -2,6 +2,8 @@
 holding a team's work. With the recording comm, so widgets behave as in a kernel."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from skyexec_nb.engine.jobs.status import JobStatus
@@ -36,8 +38,8 @@ def test_rows_arrive_marked_launched_elsewhere_active_first(table, team):
     views = list(table.body.children)
     assert len(views) == table.max_rows and table.more_button.layout.display == ""
     assert all(v.row.active for v in views[:5])
-    live = _row(table, f"team-a:{team['live_job']}")
-    assert "launched elsewhere" in live.cells.value and "alice" in live.cells.value and "RUNNING" in live.cells.value
+    live = _row(table, f"{team['protected_cluster']}:{team['protected_job']}")  # bob's, running for good
+    assert "launched elsewhere" in live.cells.value and "bob" in live.cells.value and "RUNNING" in live.cells.value
     assert live.watch_button is not None and live.down_button is None
     cluster = _row(table, "team-a")
     assert cluster.down_button is not None and cluster.watch_button is None
@@ -132,3 +134,177 @@ def test_the_jobs_table_toggle_lists_all_skypilot_work(team, wait):
         assert jobs_table.external.children == ()
     finally:
         jobs_table.close()
+
+
+# -- row views are reused as the rows shown change -------------------------------------------------
+
+@pytest.fixture
+def held(monkeypatch, tmp_path):
+    """30 UP clusters of 3 jobs each (newer than the clusters, not ended), their queues held: the
+    table first shows clusters only; released, the jobs take every place."""
+    from sky_standin import _world, external
+
+    external.use_standin(monkeypatch, tmp_path)
+    external.seed_many(clusters=30, jobs_per_cluster=3, managed=0)
+    _world.set_hold("queue", True)
+    yield _world
+    _world.set_hold("queue", False)
+
+
+@pytest.fixture
+def closed(monkeypatch):
+    """Widgets closed during the test (their count)."""
+    import ipywidgets
+
+    count = [0]
+    original = ipywidgets.Widget.close
+
+    def close(self):
+        if self.comm is not None:
+            count[0] += 1
+        original(self)
+
+    monkeypatch.setattr(ipywidgets.Widget, "close", close)
+    return count
+
+
+def _kinds(table):
+    return {v.row.kind for v in table.body.children}
+
+
+def test_row_views_are_reused_as_the_rows_shown_change(sent, held, closed, wait):
+    import ipywidgets
+    from ipywidgets.widgets.widget import _instances
+
+    from skyexec_nb.views.external_table import ExternalTable
+
+    table = ExternalTable(refresher=Refresher(interval=0.05))
+    try:
+        wait(lambda: len(table.body.children) == table.max_rows, timeout=TIMEOUT)
+        views = list(table.body.children)
+        assert _kinds(table) == {"cluster"} and all(v.down_button is not None for v in views)
+        asking = views[0]
+        asking.down_button.click()  # a question in progress on a row about to change
+        assert asking.down_button.description == "Yes, tear down"
+        made = len(_instances)
+
+        held.set_hold("queue", False)  # the jobs arrive: newer and active, they take every place
+        wait(lambda: table.complete_at is not None and _kinds(table) == {"job"}, timeout=TIMEOUT)
+        assert {id(v) for v in table.body.children} == {id(v) for v in views}  # the same widgets
+        assert closed[0] == 0
+        assert len(_instances) - made == 2 * table.max_rows  # each view made its Watch and Cancel once
+        for view in table.body.children:
+            assert view.down_button is None and view.watch_button is not None and view.cancel_button is not None
+            assert "skx-ext-job" in view._dom_classes and "skx-ext-cluster" not in view._dom_classes
+            assert view.row.ref in view.cells.value and view.row.ref + view.row.kind in table.rows
+        assert asking.confirm_down is None and asking._made["confirm_down"].asking is False  # withdrawn
+        assert asking._made["down"].description == "Tear down"
+
+        # the handlers act on the row the view shows now, not the cluster it was made for
+        asking.cancel_button.click()
+        assert asking.cancel_button.description == "Confirm cancel?"
+        asking.confirm_cancel._asked_at -= 1
+        asking.cancel_button.click()
+        wait(lambda: f"Asked SkyPilot to cancel {asking.row.ref}" in table.message.value, timeout=TIMEOUT)
+
+        # ask again: while the new answers arrive and after, no widget is made or closed
+        made, messages = len(_instances), len(sent)
+        table.refresh()
+        wait(lambda: table.listing.done and table._version == table.listing.snapshot().version, timeout=TIMEOUT)
+        assert len(_instances) == made and closed[0] == 0
+        assert _kinds(table) == {"job"} and len(table.body.children) == table.max_rows
+        assert len(sent) - messages < 10 * table.max_rows  # cells that changed, not widgets re-made
+    finally:
+        table.close()
+    assert not [w for w in _instances.values() if isinstance(w, ipywidgets.Widget) and w is table]
+
+
+def test_nothing_is_sent_when_nothing_changed(sent, held, wait, monkeypatch):
+    from types import SimpleNamespace
+
+    from skyexec_nb.views import external_table
+    from skyexec_nb.views.external_table import ExternalTable
+
+    held.set_hold("queue", False)
+    now = external_table.time.time()
+    monkeypatch.setattr(external_table, "time", SimpleNamespace(time=lambda: now, monotonic=time.monotonic))
+    table = ExternalTable(refresher=Refresher(interval=0.05))
+    try:
+        wait(lambda: table.complete_at is not None, timeout=TIMEOUT)
+        table._render()
+        count = len(sent)
+        table._render()
+        table.filter.value = ""  # the same filter: nothing to redo
+        table.sync_state()
+        assert len(sent) == count
+    finally:
+        table.close()
+
+
+def test_closing_the_table_closes_every_widget_it_made(sent, team, wait):
+    from ipywidgets.widgets.widget import _instances
+
+    from skyexec_nb.views.external_table import ExternalTable
+
+    before = set(_instances)
+    table = ExternalTable(refresher=Refresher(interval=0.05))
+    wait(lambda: table.complete_at is not None, timeout=TIMEOUT)
+    table.show_more()
+    table.filter.value = "bob"  # some views spare
+    assert set(_instances) - before
+    table.close()
+    assert set(_instances) - before == set()  # nothing left registered: the table can be collected
+
+
+def test_the_rows_shown_are_the_first_in_order_as_answers_replace_and_add_rows(sent):
+    """The table ranks again from the rows it showed and the rows that arrived since; whatever the
+    answers do (new rows, rows replaced by newer answers, rows gone, filter, show more), the rows
+    shown are the first ``page`` of every row in :func:`sort_key` order."""
+    import heapq
+    import random
+    import threading
+
+    from skyexec_nb.engine.skyapi.external import Listing
+    from skyexec_nb.engine.skyapi.external_rows import Batch, ExternalRow
+    from skyexec_nb.views.external_table import ExternalTable, matches, sort_key
+
+    class HandFed(Listing):
+        def start(self):  # the test merges the answers itself
+            self._thread = threading.current_thread()
+            return self
+
+    def row(kind, ref, status, started):
+        return ExternalRow(kind=kind, ref=ref, name=ref, cluster=None if kind == "managed" else ref.split(":")[0],
+                           job_id=None, user=random.choice(["ann", "bob"]), user_hash="h", status=status,
+                           resources="-", started=started)
+
+    random.seed(17)
+    listing = HandFed(sky=object())
+    table = ExternalTable(listing=listing, max_rows=7, refresher=Refresher(interval=60))
+    try:
+        listing._merge(Batch(user="me"))
+        for step in range(60):
+            key = random.choice(["clusters", "managed", *(f"queue:c{i}" for i in range(6))])
+            if key == "clusters":
+                rows = [row("cluster", f"c{i}", random.choice(["UP", "STOPPED"]), random.uniform(0, 100))
+                        for i in range(6)]
+            else:
+                kind = "managed" if key == "managed" else "job"
+                prefix = "jobs" if kind == "managed" else key.split(":")[1]
+                rows = [row(kind, f"{prefix}:{j}", random.choice(["RUNNING", "SUCCEEDED", "PENDING"]),
+                            random.uniform(0, 100)) for j in range(random.randint(0, 9))]
+            listing._merge(Batch(rows=tuple(rows[:4]), replaces=key))
+            if len(rows) > 4:
+                listing._merge(Batch(rows=tuple(rows[4:]), replaces=key, extends=True))
+            if step % 10 == 9:
+                table.filter.value = random.choice(["", "ann", "running", "bob up"])
+            if step % 15 == 14:
+                table.show_more()
+            table._render()
+            words = table.filter.value.lower().split()
+            every = [r for r in listing.snapshot().rows if matches(r, words)]
+            expected = heapq.nsmallest(table.page, every, key=sort_key)
+            assert [(r.kind, r.ref) for r in table.shown] == [(r.kind, r.ref) for r in expected], step
+            assert [v.row for v in table.body.children] == expected
+    finally:
+        table.close()

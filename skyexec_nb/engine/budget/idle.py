@@ -14,7 +14,6 @@ import time
 from typing import Any, Mapping, Optional
 
 from skyexec_nb.engine.budget.spend import Pricer
-from skyexec_nb.engine.jobs.status import JobStatus
 from skyexec_nb.engine.skyapi.sdk import NoAnswer, call_within, one_line_error, sdk
 
 #: Seconds to wait for ``sky.status`` / ``sky.queue``.

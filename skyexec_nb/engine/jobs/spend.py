@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from skyexec_nb.engine.jobs.status import TERMINAL
 from skyexec_nb.model.errors import FieldError
-from skyexec_nb.model.spend_limits import MAX_COST_USD, parse_duration, parse_money
+from skyexec_nb.model.spend_limits import parse_duration, parse_money
 
 if TYPE_CHECKING:  # pragma: no cover
     from skyexec_nb.engine.jobs.registry import Registry

@@ -1,6 +1,10 @@
 """Everything a SkyPilot API server knows, wherever it was launched: listed in the background.
 
-A :class:`Listing` runs in its own daemon thread (the kernel is never blocked) and asks, in order:
+A :class:`Listing` runs :func:`stream` in a short-lived worker process
+(``python -m skyexec_nb.engine.skyapi.listing_worker``, see :mod:`.listing_process`), so the SDK
+calls, the decoding of the server's answers and ``import sky`` never hold the kernel's GIL; a
+daemon thread of the kernel reads the worker's lines and merges them. Given an SDK module
+(``sky=``), it runs :func:`stream` in that daemon thread instead. The listing asks, in order:
 
 1. ``sky.api_info()`` — is the server there, and who is logged in? A failure ends the listing
    with one line (:func:`server_problem`: unreachable, or not logged in: ``sky api login``);
@@ -10,9 +14,11 @@ A :class:`Listing` runs in its own daemon thread (the kernel is never blocked) a
    ``sky.cost_report()`` (each cluster's cost so far).
 
 Each answer is merged into the rows as it arrives (:meth:`Listing.snapshot` gives what is known
-now; ``on_change`` is called from the listing's threads). A cluster whose queue cannot be read
-(stopped meanwhile, not reachable) is a one-line note, not a failure. :func:`stream` is the same
-listing as a generator of :class:`Batch` es, for callers that want the pieces themselves.
+now; ``on_change`` is called from the listing's thread). A cluster whose queue cannot be read
+(stopped meanwhile, not reachable) is a one-line note, not a failure. :meth:`Listing.stop` kills
+the worker's process group; a worker that dies or writes garbage ends the listing "failed" with
+one line. :func:`stream` is the same listing as a generator of :class:`Batch` es, for callers that
+want the pieces themselves (the worker is one).
 
 Rows carry SkyPilot's own state names (this package sits below the job core); references are
 ``CLUSTER`` (a cluster), ``CLUSTER:JOB_ID`` (a job on a cluster) and ``jobs:ID`` (a managed job).
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -46,6 +53,7 @@ from skyexec_nb.engine.skyapi.external_rows import (  # noqa: F401  (re-exported
     server_problem,
     server_url,
 )
+from skyexec_nb.engine.skyapi.listing_process import CHUNK_ROWS, ListingWorker
 from skyexec_nb.model.sky_module import one_line_error, sdk
 
 # -- the listing ----------------------------------------------------------------------------------
@@ -53,12 +61,13 @@ from skyexec_nb.model.sky_module import one_line_error, sdk
 _frozen = False
 
 
-def _freeze_imports() -> None:
-    """Once per process, after SkyPilot is imported: exempt the objects that exist now (SkyPilot's
-    ~300k module objects, mostly) from the cyclic collector's full passes (``gc.freeze``).
+def freeze_imports() -> None:
+    """Once per process: exempt the objects that exist now (the kernel's modules: IPython, widgets,
+    SkyPilot's ~300k objects once imported) from the cyclic collector's full passes (``gc.freeze``).
 
     A full pass over them holds the GIL for 100-300 ms, and the listing's many allocations trigger
-    one: the kernel's main thread would stall that long. Objects made later are collected as usual.
+    one: the kernel's main thread would stall that long. Objects made later are collected as usual
+    (call it before making objects that must be collectable, e.g. a view's widgets).
     """
     global _frozen
     if not _frozen:
@@ -73,7 +82,7 @@ def stream(sky: Any | None = None, *, workers: int = 8, stop: threading.Event | 
         ServerProblem: the API server could not be asked at all (one line).
     """
     sky = sky or sdk()
-    _freeze_imports()
+    freeze_imports()
     stop = stop or threading.Event()
     user, me = check_server(sky)
     yield Batch(user=user or "")
@@ -124,37 +133,46 @@ def stream(sky: Any | None = None, *, workers: int = 8, stop: threading.Event | 
 
 
 class Listing:
-    """The listing of :func:`stream` in a daemon thread, merged into rows as it arrives.
+    """The listing of :func:`stream`, merged into rows as it arrives, off the caller's thread.
 
     Args:
         on_change: called (from the listing's thread) after each merged piece and at the end.
         workers: threads asking for cluster queues at once.
-        sky: the SDK module (default :func:`sdk`).
+        sky: the SDK module: :func:`stream` then runs in this process's daemon thread. Default
+            (None): in a worker process (:mod:`.listing_process`) with the SDK of :func:`sdk`
+            (on Windows, in the daemon thread too).
+        chunk: most rows per line the worker writes.
     """
 
-    def __init__(self, *, on_change: Callable[[], None] | None = None, workers: int = 8, sky: Any = None) -> None:
-        self.on_change, self.workers, self._sky = on_change, workers, sky
+    def __init__(self, *, on_change: Callable[[], None] | None = None, workers: int = 8, sky: Any = None,
+                 chunk: int = CHUNK_ROWS) -> None:
+        self.on_change, self.workers, self._sky, self.chunk = on_change, workers, sky, chunk
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._done = threading.Event()
         self._rows: dict[str, ExternalRow] = {}
-        self._owner: dict[str, str] = {}  # row ref -> the batch key that brought it
+        self._owned: dict[str, list[str]] = {}  # a batch key -> the rows it brought
         self._state, self._error, self._user = "connecting", None, None
         self._notes: list[str] = []
         self._version = 0
         self._answered: float | None = None
         self._listed: float | None = None
         self._thread: threading.Thread | None = None
+        in_thread = sky is not None or os.name == "nt"  # (Windows: no process groups to kill)
+        self.worker: ListingWorker | None = None if in_thread else ListingWorker(workers=workers, chunk=chunk)
 
     def start(self) -> Listing:
         """Start listing in the background (returns at once)."""
+        freeze_imports()  # this process's objects of now: no full collection passes over them
         self._thread = threading.Thread(target=self._run, name="skyexec-external-listing", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop asking (answers already merged stay)."""
+        """Stop asking (answers already merged stay); the worker process is killed at once."""
         self._stop.set()
+        if self.worker is not None:
+            self.worker.kill()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the listing ended (complete, failed or stopped); True if it did."""
@@ -168,6 +186,12 @@ class Listing:
     def done(self) -> bool:
         return self._done.is_set()
 
+    @property
+    def worker_timings(self) -> dict[str, float]:
+        """The worker's ``time.monotonic()`` of its steps (started, imported, answered, listed, done)
+        and ``encoding_s``, once it ended (empty on the in-thread path)."""
+        return dict(self.worker.timings) if self.worker is not None else {}
+
     def snapshot(self) -> Snapshot:
         """What is known now (rows in arrival order: clusters, then jobs and managed jobs)."""
         with self._lock:
@@ -177,6 +201,9 @@ class Listing:
 
     def _run(self) -> None:
         try:
+            if self.worker is not None:
+                self._run_worker(self.worker)
+                return
             for batch in stream(self._sky, workers=self.workers, stop=self._stop):
                 self._merge(batch)
                 if self._stop.is_set():
@@ -187,10 +214,21 @@ class Listing:
         except Exception as exc:  # noqa: BLE001 - never a traceback in the notebook
             self._finish("failed", f"Listing SkyPilot's work failed: {one_line_error(exc)}")
 
-    def _merge(self, batch: Batch) -> None:
+    def _run_worker(self, worker: ListingWorker) -> None:
+        try:
+            worker.start()
+        except OSError as exc:
+            self._finish("failed", f"Listing SkyPilot's work failed: the listing worker did not start: "
+                                   f"{one_line_error(exc)}")
+            return
+        state, error = worker.follow(self._merge)
+        self._finish("stopped" if self._stop.is_set() and state != "complete" else state, error)
+
+    def _merge(self, batch: Batch, at: float | None = None) -> None:
+        """Merge one piece; ``at``: when it arrived (the worker's clock; default now)."""
         with self._lock:
             if batch.user is not None:
-                self._user, self._answered, self._state = batch.user or None, time.monotonic(), "loading"
+                self._user, self._answered, self._state = batch.user or None, at or time.monotonic(), "loading"
             if batch.replaces == "costs":  # fill in cost and duration of known clusters
                 for row in batch.rows:
                     held = self._rows.get(f"cluster:{row.ref}")
@@ -198,14 +236,17 @@ class Listing:
                         self._rows[f"cluster:{row.ref}"] = dataclasses.replace(held, cost=row.cost,
                                                                                duration=row.duration)
             elif batch.replaces is not None:
-                if batch.replaces == "clusters":
-                    self._listed = time.monotonic()
-                for key in [k for k, owner in self._owner.items() if owner == batch.replaces]:
-                    self._rows.pop(key, None)
-                    del self._owner[key]
+                if batch.replaces == "clusters" and not batch.extends:
+                    self._listed = at or time.monotonic()
+                owned = self._owned.setdefault(batch.replaces, [])
+                if not batch.extends:
+                    for key in owned:
+                        self._rows.pop(key, None)
+                    owned.clear()
                 for row in batch.rows:
                     key = f"{row.kind}:{row.ref}"
-                    self._rows[key], self._owner[key] = row, batch.replaces
+                    self._rows[key] = row
+                    owned.append(key)
             if batch.note:
                 self._notes.append(batch.note)
             self._version += 1
@@ -297,7 +338,10 @@ def cluster_facts(name: str, sky: Any = None) -> dict[str, Any]:
 
 
 def list_all(timeout: float | None = None, sky: Any = None) -> Snapshot:
-    """Everything the API server knows, waited for (``timeout`` seconds at most): for scripts."""
+    """Everything the API server knows, waited for (``timeout`` seconds at most, then what arrived,
+    ``"stopped"``): for scripts. ``sky``: as for :class:`Listing`."""
     listing = Listing(sky=sky).start()
-    listing.wait(timeout)
+    if not listing.wait(timeout):
+        listing.stop()
+        listing.wait(30)
     return listing.snapshot()

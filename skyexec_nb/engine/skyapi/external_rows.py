@@ -122,6 +122,7 @@ class Batch:
     replaces: str | None = None  # a key whose earlier rows these replace ("clusters", "managed", "queue:NAME")
     note: str | None = None
     user: str | None = None  # api_info's user (first batch)
+    extends: bool = False  # more rows of the same ``replaces`` key (a big answer sent in chunks)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 Against the SDK stand-in holding a team's work (three users, clusters UP/INIT/STOPPED, jobs and
 managed jobs in every state), and against a real local API server for the empty and unreachable cases.
+Without ``sky=`` the listing runs in its worker process (more in ``test_listing_worker.py``); tests
+that replace a stand-in function in this process pass ``sky=`` (the listing then runs in a thread).
 """
 from __future__ import annotations
 
@@ -32,9 +34,10 @@ def test_new_standin_functions_have_skypilots_signatures(standin):
             inspect.signature(getattr(sky, name)).parameters.keys(), name
 
 
-def test_lists_every_users_clusters_jobs_and_managed_jobs(team):
+def test_lists_every_users_clusters_jobs_and_managed_jobs(team, monkeypatch):
     from sky_standin import external
 
+    monkeypatch.setenv("SKY_STANDIN_STEP", "30")  # the live jobs run on while the worker imports sky
     snap = list_all(timeout=120)
     assert (snap.state, snap.error, snap.user) == ("complete", None, "standin")
     rows = {r.ref: r for r in snap.rows}
@@ -84,7 +87,7 @@ def test_a_cluster_that_cannot_be_read_is_a_note_not_a_failure(team):
 
     sky_standin.queue = queue
     try:
-        snap = list_all(timeout=120)
+        snap = list_all(timeout=120, sky=sky_standin)  # in this process: the replaced queue applies
     finally:
         sky_standin.queue = original
     assert snap.state == "complete" and snap.error is None
@@ -125,7 +128,7 @@ def test_server_going_down_mid_listing_keeps_what_arrived(team):
 
     sky_standin.jobs.queue = slow_queue
     try:
-        listing = Listing(workers=1).start()
+        listing = Listing(workers=1, sky=sky_standin).start()
         wait_for(lambda: listing.snapshot().rows, timeout=120)
         gate.set()
         assert listing.wait(120)
@@ -178,6 +181,18 @@ def test_server_problem_lines():
 def test_real_server_with_nothing_lists_nothing(real_sky):
     snap = list_all(timeout=300, sky=real_sky)
     assert (snap.state, snap.error, snap.rows) == ("complete", None, ())
+
+
+@pytest.mark.server
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_real_server_with_nothing_lists_nothing_through_the_worker_process(real_sky):
+    listing = Listing().start()  # no sky=: the worker process imports sky and asks the same server
+    assert listing.wait(300)
+    snap = listing.snapshot()
+    assert (snap.state, snap.error, snap.rows) == ("complete", None, ()), snap.error
+    assert listing.worker.pid is not None and snap.answered <= snap.listed
+    assert listing.worker_timings["imported"] <= listing.worker_timings["done"]
 
 
 @pytest.mark.server
