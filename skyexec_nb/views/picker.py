@@ -52,7 +52,7 @@ from skyexec_nb.engine.jobs.backend_table import BACKEND_NAMES
 from skyexec_nb.engine.jobs.settings import get_settings
 from skyexec_nb.views.kv_rows import KeyValueRows
 from skyexec_nb.views.local_gpus import gpu_warning, local_gpu_count, requested_gpus
-from skyexec_nb.views.picker_limits import BudgetConfirm, LimitFields, launch_or_explain
+from skyexec_nb.views.picker_limits import BudgetConfirm, LimitFields, launch_or_explain, warm_price
 from skyexec_nb.views.picker_fields import (ADVANCED_FIELDS, MAIN_FIELDS, FieldBinding, FieldSpec, error_label,
                                            form_label, gpu_hint_line, make_widget)
 from skyexec_nb.views.picker_notes import (LOCAL_PRICE_TEXT, launch_reason, price_note, show_price_note,  # noqa: F401
@@ -145,7 +145,7 @@ class ResourcePicker(RecordedView, widgets.VBox):
         self.launch_message = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.launch_message.add_class("skx-launch-message")
         self.budget_confirm = BudgetConfirm(self.launch_button, self.launch_message)
-        self.limits = LimitFields(self._form_changed)
+        self.limits = LimitFields(self._form_changed, warm=lambda: warm_price(self.executor, self.backend.value))
         self.planner = PlanView(executor, lambda: self.backend.value, price_service)
         self.plan_button, self.plan_output = self.planner.button, self.planner.output
         self.panels = widgets.VBox()

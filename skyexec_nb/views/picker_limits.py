@@ -14,6 +14,7 @@ shows under the button, Launch reads "Launch anyway", and the next click calls t
 from __future__ import annotations
 
 import html
+import threading
 from typing import Any, Callable
 
 import ipywidgets as widgets
@@ -38,8 +39,8 @@ class LimitFields:
         on_change: called with no argument after each edit (the picker re-checks Launch).
     """
 
-    def __init__(self, on_change: Callable[[], None]) -> None:
-        self.on_change = on_change
+    def __init__(self, on_change: Callable[[], None], warm: Callable[[], Any] | None = None) -> None:
+        self.on_change, self.warm = on_change, warm
         self.fields: dict[str, widgets.Text] = {}
         self.error_labels: dict[str, widgets.HTML] = {}
         self.values: dict[str, float | None] = {"timeout": None, "max_cost": None}
@@ -66,6 +67,8 @@ class LimitFields:
         else:
             self.errors.pop(name, None)
         self.error_labels[name].value = error_html(self.errors.get(name, ""))
+        if name == "max_cost" and self.values[name] is not None and self.warm is not None:
+            self.warm()  # the launch will need the price: ask for it now, off the kernel's thread
         self.on_change()
 
     @property
@@ -89,6 +92,31 @@ class LimitFields:
     def close(self) -> None:
         for widget in [*self.fields.values(), *self.error_labels.values()]:
             widget.close()
+
+
+_warming = threading.Lock()
+
+
+def warm_price(executor: Any, backend: str) -> threading.Thread | None:
+    """Look up the price a cost limit will need, in a daemon thread (the engine caches the answer),
+    so that clicking Launch does not wait for the price worker's first ``import sky``. One at a
+    time; a failure is left for the launch to say."""
+    if not _warming.acquire(blocking=False):
+        return None
+
+    def run() -> None:
+        try:
+            from skyexec_nb.engine.budget.prices import hourly_price
+
+            hourly_price(executor, backend)
+        except Exception:  # noqa: BLE001 - the launch reports it in one line
+            pass
+        finally:
+            _warming.release()
+
+    thread = threading.Thread(target=run, name="skyexec-nb-price-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def is_budget_refusal(exc: BaseException) -> bool:

@@ -334,3 +334,19 @@ def test_jobs_table_cost_column_shows_a_local_rehearsals_estimate_and_says_nothi
     text, tip, amount = costs.cost(priced)  # one minute at $36/hr
     assert (text, amount) == ("$0.6000", 0.6)
     assert "rehearsal priced from aws p3.2xlarge x 1" in tip and "nothing is billed" in tip
+
+
+def test_typing_a_cost_limit_looks_the_price_up_off_the_kernels_thread(rehearsal, priced):
+    import threading
+
+    from skyexec_nb.engine.budget import prices
+
+    picker = ResourcePicker(rehearsal, command="echo paid", backend="local", price_service=False)
+    assert prices.cached_price(rehearsal, "local") is None
+    picker.limits.fields["max_cost"].value = "50"  # returns at once: the look-up runs in a daemon thread
+    warm = [t for t in threading.enumerate() if t.name == "skyexec-nb-price-warm"]
+    for thread in warm:
+        thread.join(120)  # the price worker's first import of sky: seconds on a loaded machine
+    hourly, note = prices.cached_price(rehearsal, "local")
+    assert hourly == pytest.approx(3.06) and "p3.2xlarge" in note
+    picker.close()

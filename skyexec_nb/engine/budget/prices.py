@@ -120,6 +120,21 @@ def describe(row: PriceRow) -> str:
     return f"{row.cloud} {row.instance_type}{acc} x {row.num_nodes} in {row.region}, {kind}{date}"
 
 
+def cached_price(executor_or_config: Any, backend: str) -> tuple[float, str] | None:
+    """What :func:`hourly_price` would answer from its cache now, else None (never asks the worker)."""
+    try:
+        config = pricing.task_config(executor_or_config)
+        key = (str(pricing.env_catalog_dir()), pricing.price_key(config))
+    except (TypeError, ValueError):
+        return None
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is None or isinstance(hit[0], PriceUnavailable) or time.monotonic() - hit[1] >= CACHE_TTL:
+        return None
+    note = describe(hit[0])
+    return float(hit[0].hourly), (note if backend in CLOUD_BACKENDS else f"rehearsal: what this would cost on {note}")
+
+
 def _cheapest(config: dict[str, Any], timeout: float) -> PriceRow:
     key = (str(pricing.env_catalog_dir()), pricing.price_key(config))
     with _CACHE_LOCK:
