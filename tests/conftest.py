@@ -5,6 +5,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -43,6 +44,19 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         pass
     else:
         _launcher.shutdown_for_tests()
+
+
+@pytest.fixture
+def priced(isolated_home: Path) -> Iterator[None]:
+    """The small test catalog (tests/catalog_fixture.py) on this machine, for prices at launch; the
+    price worker this process starts is stopped at the end."""
+    from catalog_fixture import write_catalog
+
+    write_catalog(isolated_home)
+    yield
+    from skyexec_nb.engine.budget import prices
+
+    prices.close()
 
 
 def _close_live_views() -> None:

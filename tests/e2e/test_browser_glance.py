@@ -97,6 +97,24 @@ def set_theme(page, theme: str) -> None:
     page.wait_for_timeout(500)  # the theme's stylesheet applies after the attribute flips
 
 
+def check_views(page, roots: dict, where: str, prefix: str, text: str = TEXT, split: bool = True) -> list[str]:
+    """Screenshot each view root (test-artifacts/<prefix>_<view>_<where>.png) and list what a user
+    would see wrong: wider than its container, labels cut off, items split over two lines, low contrast."""
+    problems = []
+    for name, root in roots.items():
+        root.scroll_into_view_if_needed()
+        root.screenshot(path=str(ARTIFACTS / f"{prefix}_{name}_{where.replace(' ', '_').replace('px', '')}.png"))
+        if bad := root.evaluate(OVERFLOWS):
+            problems.append(f"{where} {name}: wider than its container: {bad}")
+        if cut := root.evaluate(CUT_LABELS):
+            problems.append(f"{where} {name}: labels cut off: {cut}")
+        if split and (parts := root.evaluate(SPLIT)):
+            problems.append(f"{where} {name}: split over two lines: {parts}")
+        if low := root.evaluate(LOW_CONTRAST, text):
+            problems.append(f"{where} {name}: low contrast: {low}")
+    return problems
+
+
 def test_views_at_a_glance_in_both_themes_and_widths(notebook) -> None:
     from playwright.sync_api import expect
 
@@ -117,17 +135,7 @@ def test_views_at_a_glance_in_both_themes_and_widths(notebook) -> None:
             page.set_viewport_size({"width": width, "height": 2600})  # tall: whole views on screen
             page.wait_for_timeout(400)  # JupyterLab re-lays out the notebook on resize
             where = f"{theme_key} {width}px"
-            for name, root in roots.items():
-                root.scroll_into_view_if_needed()
-                root.screenshot(path=str(ARTIFACTS / f"glance_{name}_{theme_key}_{width}.png"))
-                if bad := root.evaluate(OVERFLOWS):
-                    problems.append(f"{where} {name}: wider than its container: {bad}")
-                if cut := root.evaluate(CUT_LABELS):
-                    problems.append(f"{where} {name}: labels cut off: {cut}")
-                if split := root.evaluate(SPLIT):
-                    problems.append(f"{where} {name}: split over two lines: {split}")
-                if low := root.evaluate(LOW_CONTRAST, TEXT):
-                    problems.append(f"{where} {name}: low contrast: {low}")
+            problems += check_views(page, roots, where, "glance")
 
             picker = roots["picker"]
             reason = picker.locator(".skx-launch-reason")

@@ -16,14 +16,9 @@ Screenshots go to test-artifacts/spend_<view>_<theme>_<width>.png.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from test_browser_glance import CUT_LABELS, LOW_CONTRAST, OVERFLOWS, THEMES, WIDTHS, set_theme
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
+from test_browser_glance import THEMES, WIDTHS, check_views, set_theme
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -79,14 +74,5 @@ def test_limits_budget_and_stops_in_both_themes_and_widths(notebook) -> None:
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 2600})
             page.wait_for_timeout(400)  # JupyterLab re-lays out the notebook on resize
-            where = f"{theme_key} {width}px"
-            for name, root in roots.items():
-                root.scroll_into_view_if_needed()
-                root.screenshot(path=str(ARTIFACTS / f"spend_{name}_{theme_key}_{width}.png"))
-                if bad := root.evaluate(OVERFLOWS):
-                    problems.append(f"{where} {name}: wider than its container: {bad}")
-                if cut := root.evaluate(CUT_LABELS):
-                    problems.append(f"{where} {name}: labels cut off: {cut}")
-                if low := root.evaluate(LOW_CONTRAST, TEXT):
-                    problems.append(f"{where} {name}: low contrast: {low}")
+            problems += check_views(page, roots, f"{theme_key} {width}px", "spend", TEXT, split=False)
     assert not problems, "\n".join(problems)

@@ -23,18 +23,6 @@ TIMEOUT = 180
 
 
 @pytest.fixture
-def priced(isolated_home: Path) -> None:
-    """The small catalog on this machine; the price worker this process starts is stopped at the end."""
-    from catalog_fixture import write_catalog
-
-    write_catalog(isolated_home)
-    yield
-    from skyexec_nb.engine.budget import prices
-
-    prices.close()
-
-
-@pytest.fixture
 def api_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """Every ``api.launch`` / ``sweep.sweep`` call the magic makes, with its keywords (the real one runs)."""
     from skyexec_nb.engine import api

@@ -31,18 +31,6 @@ def text_of(widget_html: str) -> str:
 
 
 @pytest.fixture
-def priced(isolated_home: Path) -> None:
-    """The small catalog on this machine; the price worker this process starts is stopped at the end."""
-    from catalog_fixture import write_catalog
-
-    write_catalog(isolated_home)
-    yield
-    from skyexec_nb.engine.budget import prices
-
-    prices.close()
-
-
-@pytest.fixture
 def rehearsal() -> SkyExecutor:
     return SkyExecutor(cloud="aws", instance_type="p3.2xlarge")
 
