@@ -4,7 +4,8 @@ Also: links to what the job serves (:mod:`~skyexec_nb.views.endpoint_links`, ``s
 the estimated cost so far of a cloud job (:mod:`~skyexec_nb.views.cost_line`, ``skx-cost``) and,
 for managed jobs, SkyPilot's recovery count in the header (``skx-recoveries``); a job launched with
 spend limits has a Limits line (``skx-limits``: time left, cost so far against the limit, the 80 %
-warning in amber ``skx-limit-warning``; see :mod:`~skyexec_nb.views.limit_notes`).
+warning in amber ``skx-limit-warning``; see :mod:`~skyexec_nb.views.limit_notes`), and while a
+daily budget is set, today's spend and what is left (``skx-budget``, :mod:`~.budget_line`).
 
 Kept live by the shared ticker (:mod:`skyexec_nb.views.refresher`): the log pane follows the
 file every tick (at most ~10 messages/s), the header re-reads the job when the engine reports a
@@ -31,6 +32,7 @@ from skyexec_nb.views.actions import ConfirmStep, run_action
 from skyexec_nb.views.cost_line import COST_BACKENDS, CostLine
 from skyexec_nb.views.endpoint_links import EndpointLinks
 from skyexec_nb.views.files_link import log_link_html
+from skyexec_nb.views.budget_line import BudgetLine
 from skyexec_nb.views.limit_notes import limits_html
 from skyexec_nb.views.log_pane import LogPane, LogTail
 from skyexec_nb.views.metric_chart import MetricChart
@@ -141,6 +143,7 @@ class LaunchPanel(RecordedView, widgets.VBox):
         self.facts.add_class("skx-facts")
         self.limits = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.limits.add_class("skx-limits")
+        self.budget_line = BudgetLine(every=30.0)  # today's spend and what is left, while a budget is set
         self.stale = StaleNote("skx-launch")
         self._action_error = ""
         self._read_error = ""
@@ -163,7 +166,7 @@ class LaunchPanel(RecordedView, widgets.VBox):
                               layout=widgets.Layout(align_items="center"))
         buttons = widgets.HBox([self.cancel_button, self.confirm_cancel.no, self.down_button, self.confirm_down.no,
                                 self.refresh_button, self.log_button])
-        facts_lines = [self.facts, self.limits, self.endpoints, *([self.cost] if self.cost is not None else [])]
+        facts_lines = [self.facts, self.limits, self.budget_line, self.endpoints, *([self.cost] if self.cost is not None else [])]
         super().__init__([self.stale, header, buttons, *facts_lines, self.log_link, self.error_line, self.chart,
                           self.log_pane])
         self.add_class("skx-launch")
@@ -318,6 +321,7 @@ class LaunchPanel(RecordedView, widgets.VBox):
         limits = limits_html(self._facts)
         if self.limits.value != limits:
             self.limits.value = limits
+        self.budget_line.tick()
         if self.cost is not None:
             self.cost.update(elapsed_of(self._facts), terminal, self._facts.get("extra"))
 

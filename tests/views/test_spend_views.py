@@ -338,3 +338,17 @@ def test_typing_a_cost_limit_looks_the_price_up_off_the_kernels_thread(rehearsal
     hourly, note = prices.cached_price(rehearsal, "local")
     assert hourly == pytest.approx(3.06) and "p3.2xlarge" in note
     picker.close()
+
+
+def test_launch_panel_shows_todays_budget_while_one_is_set(local_job, wait):
+    from skyexec_nb.views.launch_panel import LaunchPanel
+
+    panel = LaunchPanel(local_job("sleep 30", name="budgeted"))
+    panel.tick()
+    assert panel.budget_line.text == ""  # no budget: no line
+    get_settings().budget = {"per_day": 25}
+    # the panel's ticks ask off the kernel's thread; 60 s: a loaded machine
+    wait(lambda: panel.tick() and "left" in panel.budget_line.text, 60)
+    assert panel.budget_line.text.startswith("Budget · today: $0.00 spent of $25.00, $25.00 left")
+    panel.job.cancel()
+    panel.close()
