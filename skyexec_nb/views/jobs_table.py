@@ -48,7 +48,7 @@ __all__ = ["COLUMNS", "JobRow", "JobsTable", "SweepRow", "group_rows", "STATE_FI
 
 #: Name and Resources share the free width; the others are as wide as their content needs
 #: ("CANCELLING", "05-12 14:03", "1:02:03", three icon buttons), so the table fits ~600 px.
-_WIDTHS = ("minmax(5em,2fr)", "minmax(min-content,1fr)", "minmax(4.5em,1.6fr)", "max-content", "max-content",
+_WIDTHS = ("minmax(5em,2fr)", "minmax(min-content,1fr)", "minmax(6em,1.6fr)", "max-content", "max-content",
            "max-content", "max-content", "max-content")
 ALL, ACTIVE = "all", "active"
 #: The state filter's choices: (label, value).
