@@ -59,6 +59,21 @@ def priced(isolated_home: Path) -> Iterator[None]:
     prices.close()
 
 
+@pytest.fixture
+def priced_standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated_home: Path) -> Iterator[None]:
+    """The SDK stand-in for skypilot launches (tests/sky_standin), and the test catalog so that the
+    clusters it launches have a price (for magics and views; tests/engine has its own ``standin``)."""
+    from catalog_fixture import write_catalog
+    from sky_standin import external
+
+    external.use_standin(monkeypatch, tmp_path)
+    write_catalog(isolated_home)
+    yield
+    from skyexec_nb.engine.budget import prices
+
+    prices.close()
+
+
 def _close_live_views() -> None:
     """Close every view a test left ticking: the shared ticker would go on polling (the registry,
     SkyPilot) from its thread after the test's environment is restored."""

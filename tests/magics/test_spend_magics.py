@@ -186,22 +186,8 @@ def test_remote_python_takes_the_time_limit(ip: InteractiveShell) -> None:
 
 # -- the autostop warning and %skydown --------------------------------------------------------------------------
 
-@pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated_home: Path) -> None:
-    """The SDK stand-in for skypilot launches (and a catalog, so idle clusters have a price)."""
-    from catalog_fixture import write_catalog
-    from sky_standin import external
-
-    external.use_standin(monkeypatch, tmp_path)
-    write_catalog(isolated_home)
-    yield
-    from skyexec_nb.engine.budget import prices
-
-    prices.close()
-
-
 @pytest.mark.slow
-def test_skypilot_launch_without_autostop_warns_and_skydown_idle_stops_it(ip: InteractiveShell, standin: None,
+def test_skypilot_launch_without_autostop_warns_and_skydown_idle_stops_it(ip: InteractiveShell, priced_standin: None,
                                                                           capsys: pytest.CaptureFixture) -> None:
     job = _skylaunch(ip, "--backend skypilot --cpus 1+ --name idle-soon")
     err = capsys.readouterr().err
@@ -216,7 +202,7 @@ def test_skypilot_launch_without_autostop_warns_and_skydown_idle_stops_it(ip: In
 
 
 @pytest.mark.slow
-def test_skydown_idle_tears_down_and_autostop_silences_the_warning(ip: InteractiveShell, standin: None,
+def test_skydown_idle_tears_down_and_autostop_silences_the_warning(ip: InteractiveShell, priced_standin: None,
                                                                    capsys: pytest.CaptureFixture) -> None:
     job = _skylaunch(ip, "--backend skypilot --cpus 1+ --idle-minutes 30 --name with-autostop")
     assert "no autostop" not in capsys.readouterr().err
@@ -226,7 +212,7 @@ def test_skydown_idle_tears_down_and_autostop_silences_the_warning(ip: Interacti
 
 
 @pytest.mark.slow
-def test_skydown_idle_says_in_one_line_when_skypilot_cannot_be_asked(ip: InteractiveShell, standin: None) -> None:
+def test_skydown_idle_says_in_one_line_when_skypilot_cannot_be_asked(ip: InteractiveShell, priced_standin: None) -> None:
     import sky_standin
 
     job = _skylaunch(ip, "--backend skypilot --cpus 1+ --autodown --name unreachable")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,20 +217,6 @@ def test_budget_line_shows_today_while_a_budget_is_set(priced, wait):
 
 # -- the jobs table: idle clusters ---------------------------------------------------------------------------
 
-@pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated_home: Path) -> None:
-    """The SDK stand-in for skypilot launches (and a catalog, so idle clusters have a price)."""
-    from catalog_fixture import write_catalog
-    from sky_standin import external
-
-    external.use_standin(monkeypatch, tmp_path)
-    write_catalog(isolated_home)
-    yield
-    from skyexec_nb.engine.budget import prices
-
-    prices.close()
-
-
 def _sky_job(name: str, **fields: Any) -> Any:
     from skyexec_nb.engine import api
 
@@ -239,7 +224,7 @@ def _sky_job(name: str, **fields: Any) -> Any:
 
 
 @pytest.mark.slow
-def test_idle_clusters_show_and_stop_or_tear_down_after_one_confirmation(standin, wait):
+def test_idle_clusters_show_and_stop_or_tear_down_after_one_confirmation(priced_standin, wait):
     from skyexec_nb.views.jobs_table import JobsTable
 
     first, second = _sky_job("idle-a"), _sky_job("idle-b", idle_minutes_to_autostop=30)
@@ -282,7 +267,7 @@ def test_idle_clusters_show_and_stop_or_tear_down_after_one_confirmation(standin
 
 
 @pytest.mark.slow
-def test_idle_clusters_say_in_one_line_when_skypilot_cannot_be_asked(standin, wait):
+def test_idle_clusters_say_in_one_line_when_skypilot_cannot_be_asked(priced_standin, wait):
     import sky_standin
 
     from skyexec_nb.views.jobs_table import JobsTable
