@@ -44,12 +44,13 @@ def test_idle_cluster_is_listed_warned_and_torn_down_after_one_confirmation(note
     # 240 s: the supervisor imports SkyPilot (seconds, more on a loaded 2-core machine)
     expect(notebook.cell_output(2)).to_contain_text("ended SUCCEEDED", timeout=300_000)
     expect(notebook.cell_output(1)).to_contain_text("has no autostop: it stays up and billed after the job")
+    cluster = notebook.kernel_eval("job.cluster").strip("'")  # skx-<id>: the lab's other tests ran jobs too
     jobs = notebook.cell_output(3).locator(".skx-jobs").first
     idle = jobs.locator(".skx-idle")
     # each cell of a row is a grid item of its own (classes skx-idle-row and skx-idle-<column>)
-    name = idle.locator(".skx-idle-name").first
+    name = idle.locator(f".skx-idle-name.skx-idle-{cluster}")
     expect(name).to_be_visible(timeout=120_000)  # asked of SkyPilot off the kernel's thread
-    expect(name).to_contain_text("skx-1")
+    expect(name).to_contain_text(cluster)
     expect(idle.locator(".skx-idle-autostop").first).to_contain_text("none")
 
     problems = []
@@ -62,12 +63,12 @@ def test_idle_cluster_is_listed_warned_and_torn_down_after_one_confirmation(note
     assert not problems, "\n".join(problems)
 
     set_theme(page, THEMES["light"])
-    down = idle.locator(".skx-idle-down").first
+    down = idle.locator(f".skx-idle-{cluster} .skx-idle-down")
     down.click()  # the first click asks once more, in place
     expect(down).to_contain_text("Yes, tear down")
     # a user's deliberate second click: one within 0.5 s counts as a double click and is ignored
     # (views/actions.py DOUBLE_CLICK_SECONDS); the question stays open for 8 s
     page.wait_for_timeout(700)
     down.click()
-    expect(idle.locator(".skx-idle-message")).to_contain_text("Cluster skx-1 torn down", timeout=120_000)
+    expect(idle.locator(".skx-idle-message")).to_contain_text(f"Cluster {cluster} torn down", timeout=120_000)
     notebook.wait_kernel("[c.name for c in __import__('skyexec_nb').idle_clusters()]", "[]", timeout=120)
