@@ -233,7 +233,7 @@ class SweepPanel(RecordedView, widgets.VBox):
             self.record_changed(force=True)
         elif charted:
             self.record_changed()
-        return not done
+        return not done or charted  # once all ended, until the chart has sent its last points
 
     def _show_title(self) -> None:
         sweep = self.sweep
