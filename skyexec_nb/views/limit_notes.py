@@ -19,8 +19,8 @@ from typing import Any, Mapping
 
 from skyexec_nb.engine.jobs.spend import Limits, elapsed, job_cost, row_limits
 from skyexec_nb.engine.jobs.status import JobStatus
-from skyexec_nb.model.spend_limits import format_duration_short
-from skyexec_nb.model.spend_limits import format_money as _dollars
+from skyexec_nb.model.spend_limits import format_duration_short, format_money
+from skyexec_nb.views.cost_line import money
 
 MUTED = "var(--jp-ui-font-color2, #6c757d)"
 #: A warning reads in both themes: theme text on an amber-tinted box with an amber bar.
@@ -33,12 +33,6 @@ def warning_html(text: str, css: str = "", tag: str = "div") -> str:
     if not text:
         return ""
     return f'<{tag} class="{css}" style="{WARN_BOX}">&#9888; {html.escape(text)}</{tag}>'
-
-
-def format_money(amount: float) -> str:
-    """A cost so far: ``$12.40``; four decimals under a dollar (``$0.0042``: a few seconds' cost shows).
-    Limits and prices read as typed and as the supervisor's log says them (``$0.05``)."""
-    return _dollars(amount) if abs(amount) >= 1 else f"${amount:.4f}"
 
 
 _STOPPED = {"timeout": "the job was stopped", "cost": "the job was stopped",
@@ -92,15 +86,15 @@ def limits_text(row: Mapping[str, Any] | None, now: float | None = None) -> str:
             note = f"{format_duration_short(max(0.0, limits.timeout - ran))} left"
         parts.append(f"time limit {format_duration_short(limits.timeout)} ({note})")
     cost = cost_so_far(row, now) if started else None  # a job waiting for its start costs nothing yet
-    rate = f" at {_dollars(limits.hourly)}/hr" if limits.hourly is not None else ""
+    rate = f" at {format_money(limits.hourly)}/hr" if limits.hourly is not None else ""
     spent = ("" if cost is None else
-             f"{format_money(cost)} {'in all' if ended else 'so far'}{rate}, estimated")
+             f"{money(cost)} {'in all' if ended else 'so far'}{rate}, estimated")
     if limits.max_cost is not None:
         note = f"reached: {_STOPPED['cost']}" if kind == "cost" else spent
-        parts.append(f"cost limit {_dollars(limits.max_cost)}" + (f" ({note})" if note else ""))
+        parts.append(f"cost limit {format_money(limits.max_cost)}" + (f" ({note})" if note else ""))
     if limits.group_max_cost is not None:
         note = f"reached: {_STOPPED['sweep_cost']}" if kind == "sweep_cost" else "all its jobs together"
-        parts.append(f"sweep cost limit {_dollars(limits.group_max_cost)} ({note})")
+        parts.append(f"sweep cost limit {format_money(limits.group_max_cost)} ({note})")
         if limits.max_cost is None and spent:
             parts.append(f"this job: {spent}")
     return "; ".join(parts)
