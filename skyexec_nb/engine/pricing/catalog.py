@@ -167,8 +167,11 @@ class _Fetches:
         """Why ``clouds`` (none of them on disk) give no price: being fetched, or could not be."""
         if fetch.COMMON in self.fetching or self.fetching.intersection(clouds):
             names = [c for c in clouds if c in self.fetching] or clouds
-            failed = self._failed(clouds)
-            if failed:  # a retry: keep saying why, quietly, until it succeeds
+            # A retry of a cloud that failed before: keep saying why, quietly, until it succeeds.
+            # The accelerator list failing first while the cloud's own fetch still runs is not yet
+            # the answer (the cloud's outcome is): say "fetching".
+            failed = self._failed(clouds) if any(self.fetcher.error(c) for c in clouds) else ""
+            if failed:
                 return PriceUnknown(failed, candidate, kind=FETCHING)
             return PriceUnknown(f"fetching prices… (SkyPilot's catalog{'s' * (len(names) > 1)} for "
                                 f"{', '.join(names)})", candidate, kind=FETCHING)
