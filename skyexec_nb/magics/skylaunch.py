@@ -310,7 +310,7 @@ class SkyLaunchMagics(Magics, Configurable):
     @line_magic
     @magic_arguments()
     @argument("job", metavar="JOB", help="job id, job name (newest with that name) or -1 (last job); or work "
-              f"launched elsewhere: {job_refs.EXTERNAL_FORMS}")
+              "launched elsewhere: " + job_refs.EXTERNAL_FORMS.replace("%", "%%"))  # argparse formats help with %
     @argument("-f", "--follow", action="store_true", help="keep printing new lines until the job ends")
     @argument("--tail", type=int, default=None, metavar="N",
               help="only the last N lines (default: SkyLaunchMagics.log_tail_lines)")

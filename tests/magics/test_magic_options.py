@@ -105,3 +105,14 @@ def test_absurd_numbers_name_the_option_and_the_bound() -> None:
         o.executor_from_args(parse("--nodes 1000000000000"))
     with pytest.raises(UsageError, match=r"^Invalid --disk-size: .*65536"):
         o.executor_from_args(parse("--disk-size " + "9" * 40))
+
+
+@pytest.mark.parametrize("name", [n for n in dir(SkyLaunchMagics)
+                                  if n.startswith("sky") and callable(getattr(SkyLaunchMagics, n))])
+def test_every_magics_help_reads_as_written(name: str) -> None:
+    # `%skylogs?` shows the docstring magic_arguments built with argparse, which %-formats help
+    # text: a bare "%skyjobs" there once printed a dict of argparse internals.
+    doc = getattr(SkyLaunchMagics, name).__doc__ or ""
+    assert "option_strings" not in doc and "%(" not in doc
+    if name == "skylogs":
+        assert "see %skyjobs --all" in " ".join(doc.split())
