@@ -2,11 +2,11 @@
 
 ``hourly_price(executor, backend)`` prices the executor's resources from SkyPilot's catalog:
 the cheapest matching instance (SkyPilot's optimizer picks the cheapest), × ``num_nodes``, spot or
-on-demand as asked. The look-up runs in a price worker process
-(:class:`~skyexec_nb.engine.pricing.worker.WorkerProcess`, ``python -m
-skyexec_nb.engine.pricing.catalog``), so this process never imports ``sky``; one worker per
-process, made on first use, started with the environment of that moment (a changed
-``SKY_RUNTIME_DIR``, which moves SkyPilot's catalog, starts a fresh one). A missing catalog is
+on-demand as asked. The look-up runs in the process's price worker
+(:func:`~skyexec_nb.engine.pricing.worker.shared_worker`, ``python -m
+skyexec_nb.engine.pricing.catalog``, the one the picker's prices use too), so this process never
+imports ``sky``; it is started with the environment of that moment (a changed ``SKY_RUNTIME_DIR``,
+which moves SkyPilot's catalog, starts a fresh one). A missing catalog is
 fetched by the worker, waited for within the bounded ``timeout``.
 
 On the local backend a price is a *rehearsal*: when the executor names a cloud, an instance type
@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Optional
+from typing import Any
 
 from skyexec_nb.engine.pricing import rows as pricing
 from skyexec_nb.engine.pricing.rows import FETCHING, PriceRow, PriceUnknown
-from skyexec_nb.engine.pricing.worker import WorkerProcess
+from skyexec_nb.engine.pricing.worker import shared_worker
 
 #: Backends whose jobs run on paid cloud capacity.
 CLOUD_BACKENDS = frozenset({"skypilot", "jobs"})
@@ -41,38 +41,13 @@ class PriceUnavailable(ValueError):
         super().__init__(self.reason)
 
 
-class _Worker:
-    """The process-wide price worker, restarted when the catalog directory it would read changed."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.worker: Optional[WorkerProcess] = None
-        self.root = ""
-
-    def get(self) -> WorkerProcess:
-        root = str(pricing.env_catalog_dir())
-        with self.lock:
-            if self.worker is None or root != self.root:
-                if self.worker is not None:
-                    self.worker.stop()
-                self.worker, self.root = WorkerProcess(), root
-            return self.worker
-
-    def stop(self) -> None:
-        with self.lock:
-            worker, self.worker = self.worker, None
-        if worker is not None:
-            worker.stop()
-
-
-_WORKER = _Worker()
 _CACHE: dict[tuple[str, str], tuple[Any, float]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def close() -> None:
     """Stop this process's price worker (the next price starts a fresh one) and forget answers."""
-    _WORKER.stop()
+    shared_worker().stop()
     with _CACHE_LOCK:
         _CACHE.clear()
 
@@ -159,7 +134,7 @@ def _lookup(config: dict[str, Any], timeout: float) -> PriceRow:
     """Ask the worker; while the only answer is "a catalog is being fetched", wait for the fetch."""
     root = pricing.env_catalog_dir()
     deadline = time.monotonic() + timeout
-    worker = _WORKER.get()
+    worker = shared_worker()
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -168,10 +143,10 @@ def _lookup(config: dict[str, Any], timeout: float) -> PriceRow:
             items = pricing.decode_result(worker.call("prices", {"config": config, "fetch": FETCH_OPTIONS},
                                                       remaining))
         except TimeoutError:
-            _WORKER.stop()
+            worker.stop()
             raise PriceUnavailable(f"the price look-up took longer than {timeout:g} s", transient=True) from None
         except EOFError as exc:
-            _WORKER.stop()
+            worker.stop()
             raise PriceUnavailable(f"the price worker exited: {exc}", transient=True) from None
         except ValueError as exc:
             raise PriceUnavailable(str(exc)) from None
@@ -190,5 +165,5 @@ def _lookup(config: dict[str, Any], timeout: float) -> PriceRow:
         try:  # a catalog is being fetched: wait for it (bounded), then ask again
             worker.call("fetch_status", {"wait": max(0.0, min(remaining - 1.0, 30.0))}, remaining)
         except (TimeoutError, EOFError, RuntimeError, ValueError):
-            _WORKER.stop()
+            worker.stop()
             raise PriceUnavailable(FETCHING_REASON, transient=True) from None

@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional, Union
 
 from skyexec_nb.engine.pricing import rows as pricing
 from skyexec_nb.engine.pricing.rows import FETCH_FAILED, FETCHING, PriceUnknown
-from skyexec_nb.engine.pricing.worker import WorkerProcess
+from skyexec_nb.engine.pricing.worker import WorkerProcess, shared_worker
 from skyexec_nb.process_wide import ProcessWide
 
 logger = logging.getLogger(__name__)
@@ -61,12 +61,15 @@ class PriceService:
         fetch_backoff: seconds before a failed fetch is tried again (doubling, at most an hour).
         cache_ttl: seconds an answer is reused for the same fields.
         poll: seconds between checks of a running catalog fetch.
+        worker: the worker process to ask (default: one of its own; the process-wide service asks
+            ``shared_worker()``).
     """
 
     def __init__(self, *, debounce: float = 0.3, mode: Optional[str] = None, timeout: float = 60.0,
                  compute: Optional[Callable[[dict], Answer]] = None, prewarm: bool = False,
                  fetch: bool = True, fetch_timeout: float = 10.0, fetch_total: float = 120.0,
-                 fetch_backoff: float = 60.0, cache_ttl: float = 600.0, poll: float = 0.5) -> None:
+                 fetch_backoff: float = 60.0, cache_ttl: float = 600.0, poll: float = 0.5,
+                 worker: Optional[WorkerProcess] = None) -> None:
         self.debounce = debounce
         self.mode = mode or ("thread" if os.name == "nt" else "subprocess")
         if self.mode not in ("subprocess", "thread"):
@@ -74,7 +77,7 @@ class PriceService:
         self.timeout = timeout
         self.computations = 0  # look-ups actually run (not answered from the cache)
         self._compute = compute
-        self._worker = WorkerProcess() if self.mode == "subprocess" else None
+        self._worker = (worker or WorkerProcess()) if self.mode == "subprocess" else None
         self.fetch, self.fetch_timeout, self.fetch_total, self.fetch_backoff = fetch, fetch_timeout, fetch_total, fetch_backoff
         self.cache_ttl, self.poll = cache_ttl, poll
         self._cache: dict[str, tuple[Answer, float]] = {}
@@ -338,9 +341,10 @@ def _call(callback: Callback, answer: Answer) -> None:
         logger.exception("price callback failed")
 
 
-_shared: ProcessWide[PriceService] = ProcessWide(PriceService)
+_shared: ProcessWide[PriceService] = ProcessWide(lambda: PriceService(worker=shared_worker()))
 
 
 def shared_price_service() -> PriceService:
-    """The process-wide PriceService (created on first use): one worker for every view and magic."""
+    """The process-wide PriceService (created on first use): every view and magic asks it, and it
+    asks the process's one price worker (``shared_worker()``, which launch-time prices ask too)."""
     return _shared.get()

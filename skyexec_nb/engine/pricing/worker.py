@@ -1,6 +1,12 @@
 """``WorkerProcess``: the price worker (``python -m skyexec_nb.engine.pricing.catalog``) spoken to
 with JSON lines, one request at a time; started with this process's environment at start time
-(so ``SKY_RUNTIME_DIR``, which fixes SkyPilot's catalog dir, and ``SKYEXEC_NB_CATALOG_URL`` apply)."""
+(so ``SKY_RUNTIME_DIR``, which fixes SkyPilot's catalog dir, and ``SKYEXEC_NB_CATALOG_URL`` apply).
+
+``shared_worker()`` is the one worker of this process that the picker's prices and plans and the
+launch-time price (``engine.budget.prices``) share: one ``import sky`` process per kernel, and the
+launch's price is asked of the worker the picker already warmed. When the catalog it would read
+(``SKY_RUNTIME_DIR``, else HOME) or the catalog URL changed since it started, its next request
+starts a fresh one."""
 from __future__ import annotations
 
 import json
@@ -13,7 +19,15 @@ import threading
 import time
 from typing import Any, Mapping, Optional
 
+from skyexec_nb.engine.pricing.rows import env_catalog_dir
+from skyexec_nb.process_wide import ProcessWide
+
 _WORKER_MODULE = "skyexec_nb.engine.pricing.catalog"
+
+
+def _catalog_env() -> tuple[str, str]:
+    """What decides which catalog a fresh worker reads and where it fetches from."""
+    return str(env_catalog_dir()), os.environ.get("SKYEXEC_NB_CATALOG_URL", "")
 
 
 class WorkerProcess:
@@ -26,6 +40,7 @@ class WorkerProcess:
         self._next_id = 0
         self._stderr: Any = None
         self.import_s: Optional[float] = None
+        self.started_env: tuple[str, ...] = ()  # _catalog_env() when it started
         self.ready = threading.Event()
         self._lock = threading.RLock()  # one request at a time (prices and plans share the worker)
 
@@ -36,9 +51,10 @@ class WorkerProcess:
     def start(self, timeout: float) -> None:
         """Start the worker and wait (in the calling background thread) until sky is imported."""
         with self._lock:
-            if self.running:
+            if self.running and (self._env is not None or self.started_env == _catalog_env()):
                 return
             self.stop()
+            self.started_env = _catalog_env()
             self._stderr = tempfile.TemporaryFile()
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", _WORKER_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -104,3 +120,11 @@ class WorkerProcess:
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+_shared: "ProcessWide[WorkerProcess]" = ProcessWide(WorkerProcess)
+
+
+def shared_worker() -> WorkerProcess:
+    """This process's price worker (made on first use, started on its first request)."""
+    return _shared.get()
