@@ -11,10 +11,13 @@ A job's cost is its hourly price × the time it was billed:
   autodown; with ``idle_minutes_to_autostop=N``, N minutes; with neither, until a teardown or stop
   recorded from here (``extra["cluster_down_at"]``, or a finished ``down()``) or now. Another of our
   jobs starting on the cluster ends that idle time (its own time counts for it), and so does a
-  recorded teardown or stop.
+  recorded teardown or stop;
+- a cluster shared (skypilot backend, one named cluster): while k of our jobs run on it at once,
+  each is billed 1/k of that time, so the cluster's time is counted once, not k times.
 
 Every figure is an estimate (catalog price × time; SkyPilot's bill may differ): rows say so.
-Several jobs running at once on one named cluster each count the cluster's price.
+A job's own cost limit (``engine.jobs.limit_watch``) still counts its whole run time: a limit errs
+on the side of stopping.
 """
 from __future__ import annotations
 
@@ -129,6 +132,51 @@ def idle_end(row: dict[str, Any], others: list[dict[str, Any]], now: float) -> f
     return max(ended, min(ends))
 
 
+def split_shared(spans: dict[int, tuple[float, float]]) -> dict[int, list[tuple[float, float, int]]]:
+    """Run spans of jobs on one cluster, cut where the number running changes: for each job, its
+    pieces ``(start, end, k)`` with ``k`` of these jobs running during the piece (1: alone)."""
+    events = sorted({t for span in spans.values() for t in span})
+    starts: dict[float, list[int]] = defaultdict(list)
+    ends: dict[float, list[int]] = defaultdict(list)
+    for job, (a, b) in spans.items():
+        if b > a:
+            starts[a].append(job)
+            ends[b].append(job)
+    out: dict[int, list[tuple[float, float, int]]] = {job: [] for job in spans}
+    running: set[int] = set()
+    for a, b in zip(events, events[1:]):
+        running.difference_update(ends.get(a, ()))
+        running.update(starts.get(a, ()))
+        for job in running:
+            pieces = out[job]
+            if pieces and pieces[-1][1] == a and pieces[-1][2] == len(running):
+                pieces[-1] = (pieces[-1][0], b, len(running))  # the same share goes on
+            else:
+                pieces.append((a, b, len(running)))
+    return out
+
+
+def _run_span(row: dict[str, Any], now: float) -> Optional[tuple[float, float]]:
+    started, ended = row.get("started"), row.get("ended")
+    if started is None or started >= now:
+        return None
+    return started, max(started, min(ended, now) if ended is not None else now)
+
+
+def _shares(rows: list[dict[str, Any]], now: float) -> dict[int, list[tuple[float, float, int]]]:
+    """The run pieces of skypilot jobs that ran at once on one named cluster (see ``split_shared``)."""
+    by_cluster: dict[str, dict[int, tuple[float, float]]] = defaultdict(dict)
+    for row in rows:
+        span = _run_span(row, now)
+        if row.get("backend") == "skypilot" and row.get("cluster") and span is not None:
+            by_cluster[str(row["cluster"])][row["id"]] = span
+    out: dict[int, list[tuple[float, float, int]]] = {}
+    for spans in by_cluster.values():
+        if len(spans) > 1:
+            out.update(split_shared(spans))
+    return out
+
+
 def _touches(row: dict[str, Any], since: float, now: float) -> bool:
     """True when a job may have been billed after ``since`` (or was launched after it)."""
     if (row.get("created") or 0) >= since or row.get("ended") is None:
@@ -149,6 +197,7 @@ def job_rows(rows: list[dict[str, Any]], *, now: Optional[float] = None, since: 
     by_cluster: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_cluster[str(row.get("cluster"))].append(row)
+    shared = _shares(rows, now)
     out = []
     for row in rows:
         if row.get("backend") in _SKIPPED_BACKENDS:
@@ -156,32 +205,37 @@ def job_rows(rows: list[dict[str, Any]], *, now: Optional[float] = None, since: 
         started, ended = row.get("started"), row.get("ended")
         if since is not None and not _touches(row, since, now):
             continue
-        run = idle = 0.0
-        spans: list[tuple[float, float]] = []
-        if started is not None and started < now:
-            end = min(ended, now) if ended is not None else now
-            a, b = _clip(started, max(end, started), since)
-            spans.append((a, b))
-            run = b - a
+        run = idle = shared_s = 0.0
+        spans: list[tuple[float, float, int]] = []  # (start, end, jobs sharing the cluster meanwhile)
+        span = _run_span(row, now)
+        if span is not None:
+            for a, b, k in shared.get(row["id"]) or [(*span, 1)]:
+                a, b = _clip(a, b, since)
+                spans.append((a, b, k))
+                run += b - a
+                shared_s += (b - a) if k > 1 else 0.0
             if ended is not None and ended < now:
                 c, d = _clip(ended, idle_end(row, by_cluster[str(row.get("cluster"))], now), since)
-                spans.append((c, d))
+                spans.append((c, d, 1))
                 idle = d - c
         if since is not None and run + idle <= 0 and (row.get("created") or 0) < since:
             continue
         hourly, what = pricer(row)
         days: dict[str, float] = defaultdict(float)
         if hourly is not None:
-            for a, b in spans:
+            for a, b, k in spans:
                 for day, seconds in split_by_day(a, b):
-                    days[day] += hourly * seconds / 3600.0
+                    days[day] += hourly * seconds / 3600.0 / k
         note = ESTIMATE_NOTE if hourly is not None else f"no price: {what}"
+        if shared_s > 0:
+            note += f"; cluster shared with other jobs for {shared_s / 60:.0f} min (that time split between them)"
         if idle > 0:
             note += f"; cluster up {idle / 60:.0f} min after the job"
         out.append({
             "id": row["id"], "name": row.get("name"), "sweep": ((row.get("extra") or {}).get("sweep") or {}).get("id"),
             "backend": row.get("backend"), "cluster": row.get("cluster"), "status": str(row.get("status")),
             "started": started, "ended": ended, "run_s": run, "idle_s": idle, "cluster_s": run + idle,
+            "shared_s": shared_s,
             "hourly": hourly, "cost": sum(days.values()) if hourly is not None else None,
             "estimate": True, "price": what if hourly is not None else None, "note": note, "days": dict(days),
         })
@@ -233,7 +287,8 @@ def costs(by: str = "job", *, since: Optional[float] = None, as_frame: bool = Fa
 
     Args:
         by: ``"job"`` (one row per job: id, name, sweep, backend, cluster, status, started, ended,
-            run_s, idle_s (cluster up after the job), cluster_s (run_s + idle_s), hourly, cost,
+            run_s, idle_s (cluster up after the job), cluster_s (run_s + idle_s), shared_s (run time
+            while other jobs of ours ran on the same cluster: its cost is split), hourly, cost,
             estimate, price (what was priced), note), ``"sweep"`` or ``"day"`` (sums; a job running
             over midnight counts in both days).
         since: count only time after this epoch (and only jobs with time after it).

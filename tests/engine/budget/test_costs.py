@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 import skyexec_nb
-from skyexec_nb.engine.budget.spend import ESTIMATE_NOTE, costs
+from skyexec_nb.engine.budget.spend import ESTIMATE_NOTE, costs, split_shared
 from skyexec_nb.engine.budget.user_budget import budget_status
 from skyexec_nb.engine.jobs.status import JobStatus
 
@@ -72,6 +72,38 @@ def test_autostop_counts_its_idle_minutes_unless_the_cluster_is_used_again(recor
     assert rows[first]["idle_s"] == 600  # the next job on the cluster started 10 minutes later
     assert rows[second]["idle_s"] == 1800
     assert sum(r["cost"] for r in rows.values()) == pytest.approx(6.0 * (1 + 10 / 60 + 0.5 + 0.5))
+
+
+def test_jobs_running_at_once_on_one_cluster_split_its_time_and_count_it_once(record_job, budget) -> None:
+    # `%%skylaunch --cluster dev` twice: both jobs run on the one cluster from 11:00 to 12:00.
+    first = sky_job(record_job, 10.0, at(10), at(12), autodown=True, cluster="dev")
+    second = sky_job(record_job, 10.0, at(11), at(13), autodown=True, cluster="dev")
+    elsewhere = sky_job(record_job, 10.0, at(11), at(12), autodown=True)  # its own skx-<id> cluster
+    rows = by_id(costs(now=at(14)))
+    assert rows[first]["run_s"] == rows[second]["run_s"] == 7200  # each job's own run time
+    assert rows[first]["shared_s"] == rows[second]["shared_s"] == 3600 and rows[elsewhere]["shared_s"] == 0
+    assert rows[first]["cost"] == pytest.approx(15.0) and rows[second]["cost"] == pytest.approx(15.0)
+    assert "cluster shared with other jobs for 60 min (that time split between them)" in rows[first]["note"]
+    assert rows[elsewhere]["cost"] == pytest.approx(10.0)
+    # The day's spend is the cluster's 3 hours once (not 4) plus the other cluster's hour.
+    assert costs("day", now=at(14))[0]["cost"] == pytest.approx(40.0)
+    budget(100)
+    assert budget_status(now=at(14)).spent_today == pytest.approx(40.0)
+    # Counting only from 11:30: the shared half hour is split too.
+    since = by_id(costs(since=at(11, 30), now=at(14)))
+    assert since[first]["cost"] == pytest.approx(2.5) and since[second]["cost"] == pytest.approx(12.5)
+
+
+def test_split_shared_cuts_where_the_number_running_changes() -> None:
+    pieces = split_shared({1: (0.0, 10.0), 2: (5.0, 20.0), 3: (5.0, 8.0), 4: (30.0, 40.0)})
+    assert pieces[1] == [(0.0, 5.0, 1), (5.0, 8.0, 3), (8.0, 10.0, 2)]
+    assert pieces[2] == [(5.0, 8.0, 3), (8.0, 10.0, 2), (10.0, 20.0, 1)]
+    assert pieces[3] == [(5.0, 8.0, 3)] and pieces[4] == [(30.0, 40.0, 1)]
+    for job, (a, b) in {1: (0.0, 10.0), 2: (5.0, 20.0), 3: (5.0, 8.0), 4: (30.0, 40.0)}.items():
+        assert sum(e - s for s, e, _ in pieces[job]) == b - a  # every second of each job, once
+    # What all the jobs are billed adds up to the time the cluster ran at all.
+    billed = sum((e - s) / k for job in pieces for s, e, k in pieces[job])
+    assert billed == pytest.approx(20.0 + 10.0)
 
 
 def test_autodown_has_no_idle_time_and_no_autostop_runs_until_teardown_or_now(record_job) -> None:
