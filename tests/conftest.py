@@ -44,6 +44,21 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         pass
     else:
         _launcher.shutdown_for_tests()
+    _forget_registries(home)
+
+
+def _forget_registries(home: Path) -> None:
+    """Drop the cached registries of this test's state dirs, so their SQLite connections are closed
+    (a kernel has one registry; this process would otherwise hold one per test)."""
+    try:
+        from skyexec_nb.engine.jobs import registry as _registry
+    except ImportError:
+        return
+    with _registry._lock:
+        mine = [p for p in _registry._registries if Path(p).is_relative_to(home)]
+        dropped = [_registry._registries.pop(p) for p in mine]
+    for one in dropped:
+        one.close()  # this thread's connection; other threads' go with the object
 
 
 @pytest.fixture
