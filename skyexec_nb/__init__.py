@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "budget_status": "skyexec_nb.engine.api",
     "idle_clusters": "skyexec_nb.engine.api",
     "down_idle": "skyexec_nb.engine.api",
+    "set_limits": "skyexec_nb.engine.api",
     "BudgetConfirmationNeeded": "skyexec_nb.engine.api",
     "ResourcePicker": "skyexec_nb.views.picker",
     "LaunchPanel": "skyexec_nb.views.launch_panel",

@@ -17,15 +17,18 @@ from skyexec_nb.engine.budget.spend import costs
 from skyexec_nb.engine.budget.user_budget import BudgetConfirmationNeeded, BudgetStatus, budget_status
 from skyexec_nb.engine.jobs import launcher as _core
 from skyexec_nb.engine.jobs.backend_table import check_backend_name
+from skyexec_nb.engine.jobs.limit_change import parse_change
 from skyexec_nb.engine.jobs.plan import Plan
 from skyexec_nb.engine.pricing.lookup import prices
+from skyexec_nb.engine.pricing.rows import launched_config
+from skyexec_nb.model.errors import FieldError
 from skyexec_nb.engine.remote.python_jobs import Job, remote, resolve_backend
 from skyexec_nb.engine.remote.sweep import Sweep, sweep
 
 __all__ = ["BudgetConfirmationNeeded", "BudgetStatus", "BudgetWarning", "ClusterActionError", "IdleCluster", "Job",
            "Plan", "PriceUnavailable", "Sweep", "autostop_warning", "budget_status", "costs", "down_cluster",
            "down_idle", "find_job", "get_job", "hourly_price", "idle_clusters", "jobs", "launch", "prices", "remote",
-           "stop_cluster", "sweep"]
+           "set_limits", "stop_cluster", "sweep"]
 
 
 def launch(executor: Any, command: str | Sequence[str], *, timeout: Any = None, max_cost: Any = None,
@@ -69,3 +72,33 @@ def get_job(job_id: int) -> Job:
 def find_job(ref: int | str) -> Job:
     """A job by id, ``-1`` for the newest, or the newest with a name (LookupError otherwise)."""
     return _core.find_job(ref, job_class=Job)
+
+
+def set_limits(job: Any, *, timeout: Any = None, max_cost: Any = None) -> str:
+    """Change a running job's time or cost limit; its supervisor takes the change within a second.
+
+    Args:
+        job: a Job, or what ``find_job`` takes (an id, a name, -1).
+        timeout: a duration (``"3h"``), ``"off"`` to remove the time limit; None: as it is.
+        max_cost: dollars, ``"off"`` to remove the cost limit; None: as it is. A job launched
+            without a price is priced now from the catalog (as a launch with ``max_cost`` would be).
+
+    Returns:
+        One line saying what changed: ``job 12 (train): time limit 2h -> 3h``.
+
+    Raises:
+        FieldError: a bad value, or a cost limit with no catalog price (one line; nothing changed).
+        LimitChangeRefused: the job has ended. LookupError: no such job.
+    """
+    job = job if hasattr(job, "set_limits") else find_job(job)
+    changes = parse_change(timeout, max_cost)  # a bad value says so before any price look-up
+    hourly, note = None, ""
+    if changes.get("max_cost") is not None and job.limits.hourly is None:
+        row = job.row()
+        config = launched_config(row.get("config") or {}, (row.get("extra") or {}).get("launched")) or row.get("config")
+        try:
+            hourly, note = hourly_price(config, job.backend)
+        except PriceUnavailable as exc:
+            raise FieldError("max_cost", f"a limit on a job whose hourly price is known (no catalog price: {exc})",
+                             max_cost) from None
+    return job.set_limits(timeout=timeout, max_cost=max_cost, hourly=hourly, price_note=note)

@@ -375,6 +375,19 @@ class SkyLaunchMagics(Magics, Configurable):
 
     @line_magic
     @magic_arguments()
+    @job_ref_arg
+    @argument("--timeout", default=None, metavar="DURATION", help="new time limit, e.g. 3h; off removes it")
+    @argument("--max-cost", dest="max_cost", default=None, metavar="DOLLARS",
+              help="new cost limit in dollars; off removes it")
+    def skylimit(self, line: str) -> None:
+        """Show or change a running job's time and cost limits (its supervisor takes them within a second)."""
+        from skyexec_nb.magics import skylimit
+
+        args = parse_line(self.skylimit, line)
+        skylimit.run(args.job, args.timeout, args.max_cost)
+
+    @line_magic
+    @magic_arguments()
     @argument("cluster", nargs="?", default=None, metavar="CLUSTER", help="cluster name (see %%skystatus)")
     @argument("--idle", action="store_true",
               help="every cluster launched from here that is up with no job running (one line each)")

@@ -247,3 +247,41 @@ def test_skydown_argument_errors_are_one_line(ip: InteractiveShell, line: str, m
 def test_skydown_cluster_keeps_working(ip: InteractiveShell, capsys: pytest.CaptureFixture) -> None:
     ip.run_line_magic("skydown", "nowhere")
     assert capsys.readouterr().out.strip() == "No recorded job ran on cluster 'nowhere'; nothing torn down."
+
+
+# -- %skylimit: a running job's limits changed ------------------------------------------------------------
+
+def test_skylimit_shows_and_changes_a_running_jobs_limits(ip: InteractiveShell, capsys: pytest.CaptureFixture) -> None:
+    job = _skylaunch(ip, "--timeout 1h --name long-run", "echo up; sleep 300\n")
+    capsys.readouterr()
+    ip.run_line_magic("skylimit", "long-run")
+    assert capsys.readouterr().out.startswith(f"job {job.id} (long-run): time limit 1h (change with --timeout")
+    ip.run_line_magic("skylimit", f"{job.id} --timeout 3h")
+    assert capsys.readouterr().out == f"job {job.id} (long-run): time limit 1h -> 3h\n"
+    assert _limits(job)["timeout"] == 10800.0
+    for line, message in [("-1 --timeout=-2h", "Invalid --timeout: a duration like 90m, 2h or 1h30m"),
+                          ("-1 --max-cost lots", "Invalid --max-cost: dollars, more than 0"),
+                          ("-1 --max-cost 50", "Invalid --max-cost: a limit on a job whose hourly price is known "
+                                               "(no catalog price: the local backend runs on this machine"),
+                          ("no-such-job --timeout 2h", "Invalid JOB: a job id, a job name")]:
+        with pytest.raises(UsageError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+            ip.run_line_magic("skylimit", line)
+    assert _limits(job)["timeout"] == 10800.0  # nothing changed by the refusals
+    ip.run_line_magic("skylimit", "-1 --timeout 1s")  # below what it ran: stopped at the next tick
+    assert job.wait(TIMEOUT) is JobStatus.CANCELLED and "time limit 1s reached" in job.error
+    capsys.readouterr()
+    ip.run_line_magic("skylimit", "-1 --timeout 2h")
+    assert capsys.readouterr().out.startswith(f"Nothing changed: Job {job.id} has ended (CANCELLED)")
+
+
+def test_skylimit_prices_a_job_launched_without_a_price(ip: InteractiveShell, priced: None,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    job = _skylaunch(ip, f"--name rehearsal {REHEARSAL}", "echo up; sleep 300\n")
+    assert "hourly" not in _limits(job)  # no limit at launch: not priced then
+    capsys.readouterr()
+    ip.run_line_magic("skylimit", "rehearsal --max-cost 50")
+    assert capsys.readouterr().out == f"job {job.id} (rehearsal): cost limit none -> $50.00\n"
+    limits = _limits(job)
+    assert (limits["max_cost"], limits["hourly"]) == (50.0, 3.06) and "p3.2xlarge" in limits["price_note"]
+    job.cancel()
+    assert job.wait(TIMEOUT) is JobStatus.CANCELLED

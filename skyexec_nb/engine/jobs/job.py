@@ -20,7 +20,9 @@ from typing import Any, Callable, Iterator
 from skyexec_nb.engine.jobs import logfile, secrets
 from skyexec_nb.engine.jobs.procs import kill_job_processes, pid_alive
 from skyexec_nb.engine.jobs.registry import Registry, get_registry
+from skyexec_nb.engine.jobs.limit_change import change_limits, describe, what_changed
 from skyexec_nb.engine.jobs.settings import get_settings
+from skyexec_nb.engine.jobs.spend import Limits, row_limits
 from skyexec_nb.engine.jobs.status import STATUS_COLOURS, JobStatus
 
 
@@ -210,6 +212,33 @@ class Job:
             kill_job_processes(row["node_pgids"], row["extra"].get("job_token"),
                                grace=get_settings().cancel_grace)
         return applied
+
+    @property
+    def limits(self) -> Limits:
+        """The job's spend limits as they stand now (``Limits()`` when it has none)."""
+        return row_limits(self.row())
+
+    def set_limits(self, *, timeout: Any = None, max_cost: Any = None, hourly: float | None = None,
+                   price_note: str = "") -> str:
+        """Change the job's limits while it runs; its supervisor takes them within a second.
+
+        Args:
+            timeout: a duration (``"3h"``, ``"90m"``, seconds), ``"off"`` to remove it; None: as is.
+            max_cost: dollars, ``"off"`` to remove it; None: as is. Needs the job's hourly price:
+                recorded at launch, else ``hourly`` (``skyexec_nb.set_limits`` looks it up).
+            hourly, price_note: USD/hr of all its nodes and what was priced, when none was recorded.
+
+        Returns:
+            One line: ``job 12 (train): time limit 2h -> 3h`` (or that nothing changed).
+
+        Raises:
+            FieldError: a value out of range, a cost limit without a price (one line, nothing written).
+            LimitChangeRefused: the job has ended.
+        """
+        old, new = change_limits(self._registry, self.id, timeout=timeout, max_cost=max_cost,
+                                 hourly=hourly, price_note=price_note)
+        changed = what_changed(old, new)
+        return f"job {self.id} ({self.name}): {changed or 'limits unchanged: ' + describe(new)}"
 
     def down(self) -> str:
         """Tear down the job's cluster (backend-specific); returns a one-line message."""

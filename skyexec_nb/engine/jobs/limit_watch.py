@@ -16,6 +16,7 @@ counts every member (:func:`~.spend.group_cost`); the member that sees it crosse
 group's queued members CANCELLED without running, and the other running members stop at their
 own next tick. ``extra["spend"]`` gets the cost so far every :data:`SPEND_EVERY` seconds and at
 the end. A supervisor killed with ``-9`` enforces nothing: the liveness check fails its job.
+Limits changed while the job runs (:mod:`.limit_change`) are read from the row at the next tick.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from typing import Any
 from skyexec_nb.engine.jobs.backend_api import RunContext, one_line
 from skyexec_nb.engine.jobs.backend_table import get_backend
 from skyexec_nb.engine.jobs.logfile import LogWriter
-from skyexec_nb.engine.jobs.spend import Limits, cancel_queued, group_cost, group_warned, job_cost
+from skyexec_nb.engine.jobs.limit_change import what_changed
+from skyexec_nb.engine.jobs.spend import Limits, cancel_queued, group_cost, group_warned, job_cost, row_limits
 from skyexec_nb.model.spend_limits import format_duration_short, format_money
 
 PREFIX = "skyexec_nb: "
@@ -58,6 +60,7 @@ class LimitWatch:
     def begin(self) -> bool:
         """Start the clock (the job is about to run); False when a limit stops it before it runs."""
         if not self.active:
+            self.running = True  # a time limit set later (``limit_change``) counts from ``started``
             return True
         registry, job_id = self.ctx.registry, self.ctx.job_id
         row = registry.get(job_id)
@@ -70,11 +73,29 @@ class LimitWatch:
         return not self.tick(row)
 
     def tick(self, row: dict[str, Any], now: float | None = None) -> bool:
-        """Check the limits against ``row`` (the job's current row); True when one stopped the job."""
-        if not self.active:
+        """Check the limits against ``row`` (the job's current row); True when one stopped the job.
+
+        Limits changed in the row since the last tick (``limit_change``) are taken, with a log line.
+        """
+        current = row_limits(row)
+        if not self.active and not current.any:
             return False
         with self.lock:
+            if current != self.limits:
+                self._adopt(current, row, now)
             return self.fired or self._check(row, now)
+
+    def _adopt(self, new: Limits, row: dict[str, Any], now: float | None) -> None:
+        old, self.limits = self.limits, new
+        changed = what_changed(old, new)
+        if changed:
+            self.ctx.log.write_line(f"{PREFIX}limits changed: {changed}")
+        cost = job_cost(row, now)
+        if new.max_cost != old.max_cost and "cost" in self.warned:
+            if new.max_cost is None or cost is None or cost < WARN_AT * new.max_cost:
+                self.warned.discard("cost")  # warn again at 80 % of the new limit
+                if ((row.get("extra") or {}).get("limit_warning") or {}).get("kind") == "cost":
+                    self.ctx.update(limit_warning=None)
 
     def _check(self, row: dict[str, Any], now: float | None) -> bool:
         now = time.time() if now is None else now
@@ -106,7 +127,7 @@ class LimitWatch:
 
     def finish(self) -> None:
         """Record the final cost (``extra["spend"]``) once the job has ended."""
-        if not self.active:
+        if not self.active and self.limits.hourly is None:
             return
         row = self.ctx.registry.get(self.ctx.job_id)
         cost = job_cost(row) if row is not None and row["started"] is not None else None
