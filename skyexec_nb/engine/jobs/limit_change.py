@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from skyexec_nb.engine.jobs.registry import Registry
 
 OFF = ("off", "none")  # the words that remove a limit
+NOT_OURS = frozenset({"attached"})  # backends of work launched elsewhere: we do not own it
 
 
 class LimitChangeRefused(ValueError):
@@ -90,9 +91,13 @@ def change_limits(registry: Registry, job_id: int, *, timeout: Any = None, max_c
 
     def op(conn: Any) -> tuple[Limits, Limits]:
         with _Transaction(conn):
-            found = conn.execute("SELECT status, launch_options FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
+            found = conn.execute("SELECT status, backend, launch_options FROM jobs WHERE id = ?",
+                                 (int(job_id),)).fetchone()
             if found is None:
                 raise LimitChangeRefused(f"No job {job_id} in the registry")
+            if found["backend"] in NOT_OURS:
+                raise LimitChangeRefused(f"Job {job_id} was launched elsewhere (watched here): limits apply only "
+                                         "to jobs launched from here")
             status = JobStatus(found["status"])
             if status.is_terminal:
                 raise LimitChangeRefused(f"Job {job_id} has ended ({status.value}): its limits no longer apply")

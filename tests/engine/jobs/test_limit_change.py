@@ -79,6 +79,13 @@ def test_bad_values_and_ended_jobs_change_nothing():
         change_limits(get_registry(), 999999, timeout="2h")
 
 
+def test_work_launched_elsewhere_takes_no_limits(record_row):
+    job_id = record_row(started=time.time(), limits=Limits(), backend="attached")
+    with pytest.raises(LimitChangeRefused, match=r"^Job \d+ was launched elsewhere \(watched here\): limits apply only"):
+        change_limits(get_registry(), job_id, timeout="1s")
+    assert get_registry().get(job_id)["launch_options"] == {"limits": {}}
+
+
 def test_a_cost_limit_with_a_price_given_later_is_recorded_with_it():
     job = launch(SkyExecutor(), "echo up; sleep 300", name="priced-later", backend="local")
     line = job.set_limits(max_cost=40, hourly=3.0, price_note="aws m5.large x 1 (a test price)")
@@ -124,8 +131,8 @@ def record_row(tmp_path):
         return {"cluster": f"skx-{job_id}", "job_dir": str(tmp_path / str(job_id)),
                 "log_path": str(tmp_path / str(job_id) / "run.log")}
 
-    def record(*, started: float, limits: Limits) -> int:
-        return get_registry().insert(paths, name="watched", backend="local",
+    def record(*, started: float, limits: Limits, backend: str = "local") -> int:
+        return get_registry().insert(paths, name="watched", backend=backend,
                                      status=JobStatus.RUNNING, created=started, started=started,
                                      launch_options={"limits": limits.to_options()},
                                      config={"name": "watched", "run": "true", "num_nodes": 1})
