@@ -11,7 +11,8 @@ Kept live by the shared ticker (:mod:`skyexec_nb.views.refresher`): the log pane
 file every tick (at most ~10 messages/s), the header re-reads the job when the engine reports a
 change or every half second. Updates come from the ticker thread; no ``with out:`` anywhere.
 The panel holds no launch logic: its buttons call ``job.cancel()`` / ``job.down()`` only; on a
-cloud backend each asks once more in place ("Confirm cancel?" / "Yes, tear down" + "No").
+cloud backend each asks once more in place ("Confirm cancel?" / "Yes, tear down" + "No"). While a
+time limit runs, "+1h" (``skx-more-time-button``) gives the job one more hour (``job.set_limits``).
 The facts line (``skx-facts``) says what was launched and what happened: resources, start/end
 times, per-rank exit codes, what ``--pull`` brings back. Its saved record (text/plain + text/html,
 see :mod:`skyexec_nb.views.record`) is updated in place, so a saved notebook tells the final state.
@@ -27,7 +28,9 @@ from typing import Any, Callable
 import ipywidgets as widgets
 
 from skyexec_nb.engine.jobs.settings import get_settings
+from skyexec_nb.engine.jobs.spend import row_limits
 from skyexec_nb.engine.jobs.status import JobStatus
+from skyexec_nb.model.spend_limits import MAX_TIMEOUT_S
 from skyexec_nb.views.actions import ConfirmStep, run_action
 from skyexec_nb.views.cost_line import COST_BACKENDS, CostLine
 from skyexec_nb.views.endpoint_links import EndpointLinks
@@ -43,6 +46,7 @@ from skyexec_nb.views.status_badge import StatusBadge, format_duration
 
 #: Backends whose jobs run on a cluster that "Tear down" can remove.
 CLUSTER_BACKENDS = frozenset({"skypilot", "jobs", "attached"})
+MORE_TIME_S = 3600.0  # what one click on "+1h" adds to a running job's time limit
 STATUS_EVERY = 0.5  # seconds between header re-reads when the engine reported nothing
 
 
@@ -135,6 +139,9 @@ class LaunchPanel(RecordedView, widgets.VBox):
         self.down_button = _button("Tear down", "skx-down-button", "Remove the job's cluster", "trash")
         self.refresh_button = _button("Refresh", "skx-refresh-button", "Re-read status and log", "refresh")
         self.log_button = _button("Open full log", "skx-open-log-button", "Show where the full log is", "file-text")
+        self.more_time_button = _button("+1h", "skx-more-time-button",
+                                        "One more hour before the time limit stops the job", "clock-o")
+        self.more_time_button.layout.display = "none"  # shown while a time limit runs
         self.log_link = widgets.HTML()
         self.log_link.add_class("skx-log-location")
         self.error_line = widgets.HTML()
@@ -161,11 +168,12 @@ class LaunchPanel(RecordedView, widgets.VBox):
                                         needed=lambda: True)
         self.refresh_button.on_click(lambda _: self.refresh())
         self.log_button.on_click(lambda _: self.show_log_location())
+        self.more_time_button.on_click(lambda _: self.more_time())
 
         header = widgets.HBox([self.title, self.badge, self.elapsed_label, self.recoveries],
                               layout=widgets.Layout(align_items="center"))
         buttons = widgets.HBox([self.cancel_button, self.confirm_cancel.no, self.down_button, self.confirm_down.no,
-                                self.refresh_button, self.log_button])
+                                self.more_time_button, self.refresh_button, self.log_button])
         facts_lines = [self.facts, self.limits, self.budget_line, self.endpoints, *([self.cost] if self.cost is not None else [])]
         super().__init__([self.stale, header, buttons, *facts_lines, self.log_link, self.error_line, self.chart,
                           self.log_pane])
@@ -189,6 +197,19 @@ class LaunchPanel(RecordedView, widgets.VBox):
                 panel._dirty = True
 
         self._unsubscribe = on_change(mark)
+
+    def more_time(self, seconds: float = MORE_TIME_S) -> None:
+        """Give the job ``seconds`` more before its time limit (one SQLite write: the supervisor takes
+        it within a second); a refusal (the job just ended) goes to the red line."""
+        try:
+            timeout = row_limits(self._facts).timeout
+            if timeout is not None:
+                self.job.set_limits(timeout=min(timeout + seconds, MAX_TIMEOUT_S))
+            self._action_error = ""
+        except Exception as exc:  # shown to the user, never lost
+            self._action_error = f"More time failed: {' '.join(str(exc).split())}"
+        self.refresh()
+        self.record_changed(force=True)
 
     def _down(self) -> None:
         self.job.down()
@@ -314,6 +335,12 @@ class LaunchPanel(RecordedView, widgets.VBox):
             if step.button.disabled:
                 step.reset()
         self.log_button.disabled = not getattr(job, "log_path", None)
+        timeout = row_limits(self._facts).timeout
+        can_extend = (not terminal and timeout is not None and timeout < MAX_TIMEOUT_S
+                      and hasattr(job, "set_limits"))
+        display = "" if can_extend else "none"
+        if self.more_time_button.layout.display != display:
+            self.more_time_button.layout.display = display
 
     def _update_facts_lines(self, terminal: bool) -> None:
         """Endpoint links (probed at most ~1/s), the limits and the cost estimate, from the last snapshot."""

@@ -155,6 +155,32 @@ def test_panel_shows_time_left_and_cost_against_the_limits(rehearsal, priced, wa
     panel.close()
 
 
+def test_plus_one_hour_gives_a_running_job_more_time_and_goes_when_it_ends(executor, wait):
+    job = _launch(executor, "echo started; sleep 300", timeout=3600)
+    panel = LaunchPanel(job)
+    button = panel.more_time_button
+    wait(lambda: "left)" in text_of(panel.limits.value))
+    assert button.layout.display == "" and button.description == "+1h"
+    button.click()
+    assert job.limits.timeout == 7200.0  # recorded at the click
+    assert text_of(panel.limits.value).startswith("Limits: time limit 2h (")
+    wait(lambda: "skyexec_nb: limits changed: time limit 1h -> 2h" in job.logs(), timeout=TIMEOUT)
+    assert "time limit 2h" in panel.record_bundle()["text/plain"]  # the saved record says it too
+    job.cancel()
+    wait(lambda: panel.badge.status == "CANCELLED", timeout=TIMEOUT)
+    assert button.layout.display == "none"  # nothing to extend once it ended
+    button.click()  # a click that was on its way: a refusal in words, nothing changed
+    assert text_of(panel.error_line.value).startswith("More time failed: Job ") and job.limits.timeout == 7200.0
+    panel.close()
+
+
+def test_no_time_limit_no_more_time_button(local_job, wait):
+    panel = LaunchPanel(local_job("echo plain; sleep 1", name="plain"))
+    wait(lambda: panel.badge.status == "SUCCEEDED")
+    assert panel.more_time_button.layout.display == "none"
+    panel.close()
+
+
 def test_cost_limit_reached_stops_the_job_after_the_amber_warning(priced, wait):
     # a rehearsal of aws p4d.24xlarge, $32.77/hr: $0.05 is reached after ~5.5 s of running (80 % after ~4.4 s)
     job = _launch(SkyExecutor(cloud="aws", instance_type="p4d.24xlarge"), "echo started; sleep 120", max_cost=0.05)
