@@ -41,12 +41,12 @@ def launch(executor: Any, command: str | Sequence[str], *, timeout: Any = None, 
         max_cost: a cost limit in dollars (``50``, ``"$50"``), estimated from the catalog price ×
             nodes × elapsed: 80 % warns, 100 % cancels. Needs a catalog price (refused without).
         expected_duration: how long the job should take, for the budget check (default: ``timeout``).
-        yes: go ahead even if the launch may exceed today's budget (see ``settings.budget``).
+        yes: go ahead even if the launch may exceed the budget (see ``settings.budget``).
         **options: ``name``, ``backend``, ``env``, ``dryrun`` (see ``jobs.launcher.launch``).
 
     Raises:
         FieldError: a bad value, or ``max_cost`` with no catalog price (one line; nothing recorded).
-        BudgetConfirmationNeeded: the launch may cost more than today's budget has left, or has no
+        BudgetConfirmationNeeded: the launch may cost more than the budget has left, or has no
             bound while a budget is set (one line saying by how much); nothing recorded.
     """
     backend = resolve_backend(options.get("backend"))

@@ -39,7 +39,7 @@ _ARGUMENTS = [
     argument("--max-parallel", type=int, default=None, metavar="N",
              help="with --sweep: at most N jobs running at once (the rest wait PENDING)"),
     argument("--yes", action="store_true",
-             help="with --sweep: confirm more than 1,000 jobs; also: launch although it may exceed today's budget"),
+             help="with --sweep: confirm more than 1,000 jobs; also: launch although it may exceed the budget"),
 ]
 
 

@@ -91,8 +91,9 @@ class SkyLaunchMagics(Magics, Configurable):
         "creates NAME, e.g. {'cloud': 'aws', 'gpus': 'A100:1'}."
     ).tag(config=True)
     budget = Dict(None, allow_none=True,
-                  help="Your spending budget, e.g. {'per_day': 200} (dollars): a launch that may cost more than "
-                  "what is left today asks for a confirmation (--yes). {} for none.").tag(config=True)
+                  help="Your spending budget in dollars, e.g. {'per_day': 200} or {'per_day': 200, 'per_month': "
+                  "3000} (also 'per_week'): a launch that may cost more than what is left asks for a confirmation "
+                  "(--yes). {} for none.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         for name in ENGINE_SETTINGS:  # start from the engine's values; a refused config rolls back to them

@@ -1,6 +1,7 @@
-"""The jobs table's budget line (CSS ``skx-budget``): today's spend against the daily budget.
+"""The jobs table's budget line (CSS ``skx-budget``): the spend against the user's budgets.
 
-Shown only while a budget is set (``%config SkyLaunchMagics.budget = {"per_day": 200}``): the
+Shown only while a budget is set (``%config SkyLaunchMagics.budget = {"per_day": 200}``, also
+``per_week`` / ``per_month``): the
 engine's :class:`~skyexec_nb.engine.budget.user_budget.BudgetStatus` text, e.g. ``Budget · today:
 $12.40 spent of $200.00, $187.60 left (estimates)``, an amber warning once over (CSS ``skx-budget-over``).
 ``budget_status()`` may price jobs (blocking), so it is asked off the kernel's thread
@@ -18,10 +19,10 @@ from skyexec_nb.views.theme import MUTED
 
 
 def budget_set() -> bool:
-    """True when the engine setting ``budget`` has a daily amount."""
+    """True when the engine setting ``budget`` has an amount (per day, week or month)."""
     from skyexec_nb.engine.jobs.settings import get_settings
 
-    return (getattr(get_settings(), "budget", None) or {}).get("per_day") is not None
+    return bool(getattr(get_settings(), "budget", None))
 
 
 def _status() -> object:
@@ -57,10 +58,10 @@ class BudgetLine(widgets.HTML):
         answer = self.fetch.poll()
         if answer is None:
             if not self.text:
-                self._show("Budget · adding up today's spend…", over=False)
+                self._show("Budget · adding up the spend…", over=False)
             return
         if answer.error:
-            self._show(f"Budget · could not add up today's spend: {answer.error}", over=False)
+            self._show(f"Budget · could not add up the spend: {answer.error}", over=False)
             return
         status = answer.value
         left = getattr(status, "left", None)

@@ -7,7 +7,7 @@ CSS classes: ``skx-field-timeout`` and ``skx-field-max-cost`` (text inputs, in t
 
 :class:`LimitFields` parses what is typed (nothing is launched here); the picker passes
 :meth:`LimitFields.launch_kwargs` to ``engine.api.launch``. :class:`BudgetConfirm` is the state
-after the API refused a launch over today's budget (``BudgetConfirmationNeeded``): the reason
+after the API refused a launch over the budget (``BudgetConfirmationNeeded``): the reason
 shows under the button, Launch reads "Launch anyway", and the next click calls the API with
 ``yes=True``; any change to the form turns it back.
 """
@@ -120,7 +120,7 @@ def warm_price(executor: Any, backend: str) -> threading.Thread | None:
 
 
 def is_budget_refusal(exc: BaseException) -> bool:
-    """True for the API's ``BudgetConfirmationNeeded`` (a launch over what today's budget has left)."""
+    """True for the API's ``BudgetConfirmationNeeded`` (a launch over what the budget has left)."""
     try:
         from skyexec_nb.engine.budget.user_budget import BudgetConfirmationNeeded
     except ImportError:  # pragma: no cover - an engine without budgets never asks
@@ -151,7 +151,7 @@ class BudgetConfirm:
         if self.armed:
             self.button.description, self.button.button_style = ANYWAY, "warning"
             self.button.add_class("skx-launch-anyway")
-            self.button.tooltip = "Launch although it may cost more than today's budget has left"
+            self.button.tooltip = "Launch although it may cost more than the budget has left"
         else:
             self.button.button_style = "primary"
             self.button.remove_class("skx-launch-anyway")

@@ -135,6 +135,8 @@ def test_budget_config_reaches_the_engine_and_bad_values_are_refused(ip: Interac
         ip.run_line_magic("config", f"SkyLaunchMagics.budget = {bad}")
         assert "Invalid budget" in caplog.text, bad
         assert get_settings().budget == {"per_day": 200.0} and magics.budget == {"per_day": 200.0}
+    ip.run_line_magic("config", 'SkyLaunchMagics.budget = {"per_day": 200, "per_week": 600, "per_month": 2000}')
+    assert get_settings().budget == {"per_day": 200.0, "per_week": 600.0, "per_month": 2000.0}
     ip.run_line_magic("config", "SkyLaunchMagics.budget = {}")
     assert get_settings().budget == {} and magics.budget == {}
 

@@ -363,3 +363,14 @@ def test_launch_panel_shows_todays_budget_while_one_is_set(local_job, wait):
     assert panel.budget_line.text.startswith("Budget · today: $0.00 spent of $25.00, $25.00 left")
     panel.job.cancel()
     panel.close()
+
+
+def test_a_monthly_budget_alone_shows_its_line(local_job, wait):
+    from skyexec_nb.views.launch_panel import LaunchPanel
+
+    get_settings().budget = {"per_month": 300}
+    panel = LaunchPanel(local_job("sleep 30", name="monthly"))
+    wait(lambda: panel.tick() or "left" in panel.budget_line.text, 60)  # 60 s: a loaded machine
+    assert panel.budget_line.text.startswith("Budget · this month: $0.00 spent of $300.00, $300.00 left")
+    panel.job.cancel()
+    panel.close()

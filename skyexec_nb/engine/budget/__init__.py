@@ -1,4 +1,4 @@
-"""Spend control (issue 19): prices at launch, limits resolved at launch, the user's daily budget,
+"""Spend control (issue 19): prices at launch, limits resolved at launch, the user's budget (per day, week, month),
 ``costs()`` as data, and idle clusters.
 
 Modules, lowest first: ``prices`` (hourly price of a launch, in the price worker), ``spend``

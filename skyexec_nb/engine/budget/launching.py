@@ -12,7 +12,7 @@ import warnings
 from typing import Any
 
 from skyexec_nb.engine.budget.prices import CLOUD_BACKENDS, PriceUnavailable, hourly_price, is_rehearsal
-from skyexec_nb.engine.budget.user_budget import check_budget, per_day
+from skyexec_nb.engine.budget.user_budget import budgets, check_budget
 from skyexec_nb.engine.jobs.spend import Limits
 from skyexec_nb.model.errors import FieldError
 from skyexec_nb.model.spend_limits import format_duration_short, format_money, parse_duration, parse_money
@@ -92,7 +92,7 @@ class Prepared:
 def prepare_launch(executor: Any, backend: str, *, timeout: Any = None, max_cost: Any = None,
                    expected_duration: Any = None, yes: Any = False, count: int = 1, group: str | None = None,
                    group_max_cost: Any = None, dryrun: bool = False, price_timeout: float = 60.0) -> Prepared:
-    """Limits for a launch of ``count`` jobs, checked against today's budget; nothing recorded.
+    """Limits for a launch of ``count`` jobs, checked against the budget; nothing recorded.
 
     Prices only when a cost limit is set, or a budget is set and the job runs on a cloud backend
     (or names cloud resources: a rehearsal on the local backend).
@@ -100,7 +100,7 @@ def prepare_launch(executor: Any, backend: str, *, timeout: Any = None, max_cost
     Raises:
         FieldError: a bad value (timeout, max_cost, expected_duration, yes), or a cost limit with no
             price (one line).
-        BudgetConfirmationNeeded: the launch may cost more than today's budget has left, or has no
+        BudgetConfirmationNeeded: the launch may cost more than the budget has left, or has no
             bound while a budget is set, and ``yes`` is not True.
     """
     if not isinstance(yes, bool):
@@ -109,10 +109,10 @@ def prepare_launch(executor: Any, backend: str, *, timeout: Any = None, max_cost
         raise FieldError("executor", "a SkyExecutor", executor)
     duration = parse_duration(expected_duration, "expected_duration")
     costs = parse_money(max_cost, "max_cost"), parse_money(group_max_cost, "max_cost")  # dry runs refuse typos too
-    budget = per_day()
-    if not dryrun and (budget is not None or costs != (None, None)):
+    budget_set = bool(budgets())
+    if not dryrun and (budget_set or costs != (None, None)):
         executor.to_config("price")  # a bad field is its own one-line FieldError, not "no price"
-    wants_budget = budget is not None and not dryrun and _priceable(executor, backend)
+    wants_budget = budget_set and not dryrun and _priceable(executor, backend)
     limits = resolve_limits(executor, backend, timeout=timeout, max_cost=None if dryrun else max_cost,
                             group=group, group_max_cost=None if dryrun else group_max_cost,
                             need_price=wants_budget, price_timeout=price_timeout)

@@ -51,20 +51,23 @@ class _Seconds(Float):
         _in_range(self.name, value)
 
 
-MAX_BUDGET_PER_DAY = 1e7
-BUDGET_ALLOWED = '{"per_day": dollars, more than 0 and at most 10,000,000} (or {} for no budget)'
+MAX_BUDGET_PER_DAY = 1e7  # the most any one period's budget may be (USD)
+BUDGET_PERIODS = ("per_day", "per_week", "per_month")
+BUDGET_ALLOWED = ('{"per_day", "per_week" and/or "per_month": dollars, more than 0 and at most 10,000,000} '
+                  '(or {} for no budget)')
 
 
 def _budget(value: object) -> dict:
-    """``{"per_day": float}`` or ``{}``; anything else is a one-line TraitError."""
-    if isinstance(value, dict) and set(value) <= {"per_day"} and \
-            (not value or within(value["per_day"], 0.0, MAX_BUDGET_PER_DAY, low_open=True)):
+    """``{"per_day": float, "per_week": float, "per_month": float}`` (any of them) or ``{}``;
+    anything else is a one-line TraitError."""
+    if isinstance(value, dict) and set(value) <= set(BUDGET_PERIODS) and \
+            all(within(v, 0.0, MAX_BUDGET_PER_DAY, low_open=True) for v in value.values()):
         return {k: float(v) for k, v in value.items()}
     raise TraitError(f"Invalid budget: {BUDGET_ALLOWED}. Found: {value!r}")
 
 
 class _Budget(Dict):
-    """The user's daily budget; every refusal (wrong type too) is the one-line error."""
+    """The user's budget (per day, week, month); every refusal (wrong type too) is the one-line error."""
 
     def error(self, obj: object, value: object, error: object = None, info: object = None) -> None:
         _budget(value)
@@ -98,8 +101,9 @@ class Settings(HasTraits):
     poll_interval = _Seconds(0.2, help="Seconds between monitor polls of the registry (0.01..60).")
     cancel_grace = _Seconds(5.0, help="Seconds between SIGTERM and SIGKILL on cancel (0..3600).")
     max_payload_mb = _Count(100, help="Largest payload (MB) shipped with a job (1..100000).")
-    budget = _Budget(help='The notebook user\'s daily budget in USD, e.g. {"per_day": 200} ({}: none); '
-                     "launches that may exceed what is left today ask for a confirmation.")
+    budget = _Budget(help='The notebook user\'s budget in USD, e.g. {"per_day": 200} or {"per_day": 200, '
+                     '"per_month": 3000} (also "per_week"; {}: none); launches that may exceed what is left of '
+                     "any of them ask for a confirmation.")
 
     @default("state_dir")
     def _default_state_dir(self) -> str:

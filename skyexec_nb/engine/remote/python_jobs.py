@@ -168,7 +168,7 @@ def launch_python(executor: Any, body: str | bytes, *, push: Mapping[str, Any] |
         PayloadError: a bad ``pull`` name or one the body never sets, ``pull`` with managed jobs,
             or a push variable refused (nothing launched or recorded).
         FieldError: bad executor, name, backend or limit (nothing launched or recorded).
-        BudgetConfirmationNeeded: over today's budget and not ``yes`` (nothing launched or recorded).
+        BudgetConfirmationNeeded: over the budget and not ``yes`` (nothing launched or recorded).
     """
     pull = check_pull(body, pull, push or ())
     check_backend_pulls(backend, pull)

@@ -256,7 +256,7 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
             group's estimated costs; reaching it cancels every job not yet ended).
         max_cost_each: Each job's own cost limit in dollars.
         expected_duration: How long each job should take, for the budget check (default ``timeout``);
-            ``yes`` also confirms a sweep that may exceed today's budget.
+            ``yes`` also confirms a sweep that may exceed the budget.
 
     Raises:
         ValueError: empty/malformed grid, too many jobs without ``yes``, push/pull without
@@ -324,7 +324,7 @@ def sweep(executor: Any, command: str | Sequence[str], grid: Mapping[str, Sequen
 
 def _sweep_limits(executor: Any, backend: str | None, count: int, group: str, *, timeout: Any, max_cost: Any,
                   max_cost_each: Any, expected_duration: Any, yes: bool) -> Any:
-    """The limits every job of the sweep carries (priced once), checked against today's budget for
+    """The limits every job of the sweep carries (priced once), checked against the budget for
     all ``count`` jobs; ``max_cost`` is the group's total (grouped by the sweep id, as the slots are)."""
     from skyexec_nb.engine.budget.launching import prepare_launch
     from skyexec_nb.engine.remote.python_jobs import resolve_backend

@@ -140,3 +140,35 @@ def test_by_sweep_since_and_frame(record_job) -> None:
     assert list(frame["day"]) == ["2026-03-10"] and frame["cost"].iloc[0] == pytest.approx(13.0)
     with pytest.raises(ValueError, match=r"^Invalid by: one of job, sweep, day\. Found: 'week'$"):
         costs("week")
+
+
+def test_week_and_month_budgets_count_their_own_periods_and_the_tightest_decides(record_job) -> None:
+    from skyexec_nb.engine.budget.user_budget import BudgetConfirmationNeeded, check_budget
+    from skyexec_nb.engine.jobs.settings import get_settings
+
+    # 2026-03-10 is a Tuesday: the week began on Monday the 9th, the month on the 1st.
+    record_job(started=at(9, day=-9), ended=at(11, day=-9), launch_options=priced(10.0))  # Sun 1 March: $20
+    record_job(started=at(9, day=-2), ended=at(10, day=-2), launch_options=priced(6.0))   # Sun 8 March: $6
+    record_job(started=at(9, day=-1), ended=at(10, day=-1), launch_options=priced(3.0))   # Mon 9 March: $3
+    record_job(started=at(9), ended=at(10), launch_options=priced(1.0))                   # today: $1
+    record_job(started=at(9, day=-10), ended=at(10, day=-10), launch_options=priced(50.0))  # 28 February
+    get_settings().budget = {"per_day": 100, "per_week": 50, "per_month": 32}
+    status = budget_status(now=at(12))
+    assert [(p.label, p.budget, round(p.spent, 6)) for p in status.periods] == [
+        ("today", 100.0, 1.0), ("this week", 50.0, 4.0), ("this month", 32.0, 30.0)]
+    assert status.text == ("today: $1.00 spent of $100.00, $99.00 left; this week: $4.00 spent of $50.00, $46.00 left; "
+                           "this month: $30.00 spent of $32.00, $2.00 left (estimates)")
+    assert status.left == pytest.approx(2.0) and status.tightest.label == "this month"
+    assert status.per_day == 100 and status.spent_today == pytest.approx(1.0)
+    assert check_budget(1.5, yes=False, what="a test", hourly=1.0, now=at(12)) is None  # within all three
+    with pytest.raises(BudgetConfirmationNeeded) as over:
+        check_budget(5.0, yes=False, what="aws p3.2xlarge for 5h", hourly=1.0, now=at(12))
+    assert str(over.value) == ("This launch may cost up to $5.00 (aws p3.2xlarge for 5h); this month's budget has "
+                               "$2.00 left of $32.00: $3.00 over. Confirm with --yes (or click Launch again).")
+    assert (over.value.period, over.value.budget, over.value.over) == ("this month", 32.0, pytest.approx(3.0))
+
+    get_settings().budget = {"per_month": 25}  # a month's budget alone, already passed
+    status = budget_status(now=at(12))
+    assert status.text == "this month: $30.00 spent of $25.00, $5.00 over (estimates)" and status.per_day is None
+    assert status.left == pytest.approx(-5.0) and status.spent_today == pytest.approx(1.0)
+    get_settings().budget = {}

@@ -111,11 +111,11 @@ def test_bad_limits_are_one_line_and_record_nothing() -> None:
         launch_python(ex, "x = 1", backend="local", max_cost=3)
     assert get_registry().rows() == []
     for value in ({"per_day": 0}, {"per_day": -1}, {"per_day": 1e12}, {"per_day": float("inf")}, {"daily": 5},
-                  {"per_day": "200"}, [200], None):
+                  {"per_day": "200"}, {"per_day": 200, "per_month": -1}, {"per_year": 9}, [200], None):
         with pytest.raises(Exception) as absurd:
             get_settings().budget = value
-        assert str(absurd.value) == ('Invalid budget: {"per_day": dollars, more than 0 and at most 10,000,000} '
-                                     f"(or {{}} for no budget). Found: {value!r}")
+        assert str(absurd.value) == ('Invalid budget: {"per_day", "per_week" and/or "per_month": dollars, more than 0 '
+                                     f"and at most 10,000,000}} (or {{}} for no budget). Found: {value!r}")
 
 
 def test_local_launch_without_cloud_fields_is_not_priced_even_with_a_budget(budget) -> None:

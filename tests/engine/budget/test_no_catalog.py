@@ -23,7 +23,7 @@ def test_no_catalog_is_one_line_and_a_cost_limit_is_refused(isolated_home, budge
     assert get_registry().rows() == []
 
     budget(100)  # a budget cannot check an unpriced launch: it goes ahead, with a warning line
-    with pytest.warns(UserWarning, match=r"^The daily budget cannot check this launch: no price \(could not fetch"):
+    with pytest.warns(UserWarning, match=r"^The budget cannot check this launch: no price \(could not fetch"):
         job = launch(ex, "true", backend="local", timeout="1h")
     assert job.wait(120).value == "SUCCEEDED"
     assert job.row()["launch_options"]["limits"] == {"timeout": 3600.0, "price_note": reason}
