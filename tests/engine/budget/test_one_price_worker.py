@@ -20,10 +20,24 @@ pytestmark = pytest.mark.slow  # the worker imports sky (seconds)
 BOUND = 120  # seconds: a cold worker's import sky on a loaded 2-core machine, with room to spare
 
 
-def price_workers() -> list[int]:
-    """This process's children running the price worker."""
-    return [p.pid for p in psutil.Process().children(recursive=True)
-            if "skyexec_nb.engine.pricing.catalog" in " ".join(p.cmdline())]
+def all_price_workers() -> set[int]:
+    """This process's children running the price worker (any test's)."""
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "skyexec_nb.engine.pricing.catalog" in " ".join(child.cmdline()):
+                found.add(child.pid)
+        except psutil.Error:  # ended meanwhile
+            pass
+    return found
+
+
+@pytest.fixture
+def price_workers(service_closed):
+    """Price workers this test started: ``price_workers()`` (others of this process are not counted)."""
+    prices.close()  # the test starts with no shared worker
+    before = all_price_workers()
+    return lambda: sorted(all_price_workers() - before)
 
 
 def picker_price(executor: SkyExecutor) -> object:
@@ -43,7 +57,7 @@ def service_closed():
     prices.close()
 
 
-def test_picker_and_launch_share_one_worker(catalog: Path, service_closed) -> None:
+def test_picker_and_launch_share_one_worker(catalog: Path, price_workers) -> None:
     executor = SkyExecutor(cloud="aws", gpus="V100:1", num_nodes=2)
     answer = picker_price(executor)
     assert isinstance(answer, list) and any(isinstance(r, PriceRow) for r in answer)
@@ -55,8 +69,7 @@ def test_picker_and_launch_share_one_worker(catalog: Path, service_closed) -> No
 
 
 def test_a_moved_catalog_starts_a_fresh_worker_and_leaves_one(catalog: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch,
-                                                             service_closed) -> None:
+                                                             monkeypatch: pytest.MonkeyPatch, price_workers) -> None:
     executor = SkyExecutor(cloud="aws", gpus="V100:1")
     prices.hourly_price(executor, "skypilot")
     first = shared_worker()._proc.pid
