@@ -47,6 +47,7 @@ from skyexec_nb.views.status_badge import StatusBadge, format_duration
 #: Backends whose jobs run on a cluster that "Tear down" can remove.
 CLUSTER_BACKENDS = frozenset({"skypilot", "jobs", "attached"})
 MORE_TIME_S = 3600.0  # what one click on "+1h" adds to a running job's time limit
+DOUBLE_CLICK_S = 1.0  # clicks on "+1h" closer than this are one click
 STATUS_EVERY = 0.5  # seconds between header re-reads when the engine reported nothing
 
 
@@ -142,6 +143,7 @@ class LaunchPanel(RecordedView, widgets.VBox):
         self.more_time_button = _button("+1h", "skx-more-time-button",
                                         "One more hour before the time limit stops the job", "clock-o")
         self.more_time_button.layout.display = "none"  # shown while a time limit runs
+        self._more_time_at = -DOUBLE_CLICK_S
         self.log_link = widgets.HTML()
         self.log_link.add_class("skx-log-location")
         self.error_line = widgets.HTML()
@@ -200,7 +202,12 @@ class LaunchPanel(RecordedView, widgets.VBox):
 
     def more_time(self, seconds: float = MORE_TIME_S) -> None:
         """Give the job ``seconds`` more before its time limit (one SQLite write: the supervisor takes
-        it within a second); a refusal (the job just ended) goes to the red line."""
+        it within a second); a refusal (the job just ended) goes to the red line. A second click
+        within ``DOUBLE_CLICK_S`` is the same click (a double click gives one hour, not two)."""
+        now = time.monotonic()
+        if now - self._more_time_at < DOUBLE_CLICK_S:
+            return
+        self._more_time_at = now
         try:
             timeout = row_limits(self._facts).timeout
             if timeout is not None:
