@@ -17,7 +17,7 @@ from skyexec_nb.engine.budget.spend import costs
 from skyexec_nb.engine.budget.user_budget import BudgetConfirmationNeeded, BudgetStatus, budget_status
 from skyexec_nb.engine.jobs import launcher as _core
 from skyexec_nb.engine.jobs.backend_table import check_backend_name
-from skyexec_nb.engine.jobs.limit_change import parse_change
+from skyexec_nb.engine.jobs.limit_change import LimitChangeRefused, parse_change
 from skyexec_nb.engine.jobs.plan import Plan
 from skyexec_nb.engine.pricing.lookup import prices
 from skyexec_nb.engine.pricing.rows import launched_config
@@ -26,7 +26,7 @@ from skyexec_nb.engine.remote.python_jobs import Job, remote, resolve_backend
 from skyexec_nb.engine.remote.sweep import Sweep, sweep
 
 __all__ = ["BudgetConfirmationNeeded", "BudgetStatus", "BudgetWarning", "ClusterActionError", "IdleCluster", "Job",
-           "Plan", "PriceUnavailable", "Sweep", "autostop_warning", "budget_status", "costs", "down_cluster",
+           "LimitChangeRefused", "Plan", "PriceUnavailable", "Sweep", "autostop_warning", "budget_status", "costs", "down_cluster",
            "down_idle", "find_job", "get_job", "hourly_price", "idle_clusters", "jobs", "launch", "prices", "remote",
            "set_limits", "stop_cluster", "sweep"]
 

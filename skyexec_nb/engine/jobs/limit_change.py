@@ -28,7 +28,7 @@ NOT_OURS = frozenset({"attached"})  # backends of work launched elsewhere: we do
 
 
 class LimitChangeRefused(ValueError):
-    """The job's limits cannot change (it has ended, or is gone); the message is one line."""
+    """The job's limits cannot change (it has ended, is not recorded, or was launched elsewhere); one line."""
 
 
 def _is_off(value: Any) -> bool:
