@@ -26,18 +26,12 @@ def _rss_kb() -> int:
 
 def _sweep_processes(home: str) -> tuple[int, int]:
     """(supervisors, all processes of the sweep) alive now."""
+    from local_helpers import proc_entries
+
     supervisors = others = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmd = f.read()
-            with open(f"/proc/{name}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-        except OSError:
-            continue
-        mine = f"SKYEXEC_NB_HOME={home}".encode() in env
+    mark = f"SKYEXEC_NB_HOME={home}".encode()
+    for _pid, cmd, env in proc_entries():
+        mine = mark in env
         if mine and b"skyexec_nb.engine.jobs.supervisor" in cmd:
             supervisors += 1
         elif mine and any(e.startswith(b"SKYEXEC_NB_JOB_TOKEN=") for e in env):
@@ -47,7 +41,7 @@ def _sweep_processes(home: str) -> tuple[int, int]:
 
 _SAMPLER = """
 import json, os, sys, time
-sys.path.insert(0, {root!r})
+sys.path[:0] = [{root!r}, {tests!r}]
 from sweep_scale import _sweep_processes
 home, kernel, peaks = {home!r}, {kernel}, {{"sup": 0, "all": 0, "rss": 0}}
 while not os.path.exists(home + "/.bench-stop"):
@@ -78,7 +72,9 @@ def run_case(n: int, parallel: int) -> None:
     if os.path.exists(stop_file):
         os.remove(stop_file)
     root = os.path.dirname(os.path.abspath(__file__))
-    sampler = subprocess.Popen([sys.executable, "-c", _SAMPLER.format(root=root, home=home, kernel=os.getpid())],
+    tests = os.path.join(os.path.dirname(root), "tests")  # local_helpers.proc_entries
+    sampler = subprocess.Popen([sys.executable, "-c", _SAMPLER.format(root=root, tests=tests, home=home,
+                                                                     kernel=os.getpid())],
                                stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)
     rss0 = _rss_kb()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from skyexec_nb.engine.jobs.procs import group_alive
 
@@ -28,3 +28,19 @@ def groups_gone(pgids: list[int]) -> bool:
 def env_for_child(home: str) -> dict[str, str]:
     """The environment for a second Python process sharing this test's state dir."""
     return dict(os.environ, SKYEXEC_NB_HOME=home)
+
+
+def proc_entries() -> Iterator[tuple[int, bytes, list[bytes]]]:
+    """``(pid, command line, environment entries)`` of each process /proc lets this user read
+    (another user's, or one gone meanwhile, is skipped). Also used by bench/sweep_scale.py."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        yield int(name), cmd, env

@@ -325,6 +325,10 @@ class NotebookPage:
             timeout=90_000,
         )
 
+    def collapse_side_panels(self) -> None:
+        """Close JupyterLab's left and right side panels: the notebook gets the page's whole width."""
+        self.page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }")
+
     def run_all(self) -> None:
         """Run > Run All Cells, then wait until the kernel is idle and no cell is queued."""
         self.page.locator(".lm-MenuBar-item", has_text="Run").first.click()

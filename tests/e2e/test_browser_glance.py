@@ -120,7 +120,7 @@ def test_views_at_a_glance_in_both_themes_and_widths(notebook) -> None:
 
     page = notebook.page
     notebook.open(notebook.write("glance.ipynb", CELLS))
-    page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }")
+    notebook.collapse_side_panels()
     notebook.run_all()
     expect(notebook.cell_output(4)).to_contain_text("ready")
     roots = {name: notebook.cell_output(cell).locator(css).first for name, (cell, css) in VIEWS.items()}

@@ -39,7 +39,7 @@ def test_idle_cluster_is_listed_warned_and_torn_down_after_one_confirmation(note
 
     page = notebook.page
     notebook.open(notebook.write("idle.ipynb", CELLS))
-    page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }")
+    notebook.collapse_side_panels()
     notebook.run_all()
     # 240 s: the supervisor imports SkyPilot (seconds, more on a loaded 2-core machine)
     expect(notebook.cell_output(2)).to_contain_text("ended SUCCEEDED", timeout=300_000)

@@ -60,7 +60,7 @@ def test_open_a_task_yaml_fill_the_secret_and_launch(notebook) -> None:
     task = notebook.lab.root / "serve_task.yaml"
     task.write_text(TASK)
     notebook.open(notebook.write("picker_yaml.ipynb", ["%load_ext skyexec_nb", PICKER]))
-    page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }")
+    notebook.collapse_side_panels()
     notebook.run_all()
     picker = notebook.cell_output(1).locator(".skx-picker").first
     expect(picker).to_be_visible()

@@ -55,7 +55,7 @@ def test_limits_budget_and_stops_in_both_themes_and_widths(notebook) -> None:
 
     page = notebook.page
     notebook.open(notebook.write("spend.ipynb", CELLS))
-    page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }")
+    notebook.collapse_side_panels()
     notebook.run_all()
     # both jobs stop on their limits; 120 s bounds: a loaded 2-core machine starts supervisors slowly
     expect(notebook.cell_output(5)).to_contain_text("ready CANCELLED CANCELLED", timeout=150_000)

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from local_helpers import groups_gone, wait_for
+from local_helpers import groups_gone, proc_entries, wait_for
+from skyexec_nb.engine.jobs.procs import pid_alive
 from skyexec_nb.engine.skyapi import listing_process
 from skyexec_nb.engine.skyapi.external import Listing, list_all
 from skyexec_nb.engine.skyapi.external_rows import Batch, ExternalRow
@@ -26,22 +27,9 @@ TIMEOUT = 180  # the worker's `import sky` takes seconds; much more on a loaded 
 
 def workers_of(standin_dir: str) -> list[int]:
     """Pids of live listing workers started for this test (their environment names its stand-in dir)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmd = f.read()
-            with open(f"/proc/{name}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if WORKER_MODULE.encode() in cmd and f"SKY_STANDIN_DIR={standin_dir}".encode() in env and state != b"Z":
-            found.append(int(name))
-    return found
+    mark = f"SKY_STANDIN_DIR={standin_dir}".encode()
+    return [pid for pid, cmd, env in proc_entries()
+            if WORKER_MODULE.encode() in cmd and mark in env and pid_alive(pid)]
 
 
 @pytest.fixture
