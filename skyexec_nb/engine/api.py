@@ -20,7 +20,7 @@ from skyexec_nb.engine.jobs.backend_table import check_backend_name
 from skyexec_nb.engine.jobs.limit_change import LimitChangeRefused, parse_change
 from skyexec_nb.engine.jobs.plan import Plan
 from skyexec_nb.engine.pricing.lookup import prices
-from skyexec_nb.engine.pricing.rows import launched_config
+from skyexec_nb.engine.pricing.rows import row_price_config
 from skyexec_nb.model.errors import FieldError
 from skyexec_nb.engine.remote.python_jobs import Job, remote, resolve_backend
 from skyexec_nb.engine.remote.sweep import Sweep, sweep
@@ -94,10 +94,8 @@ def set_limits(job: Any, *, timeout: Any = None, max_cost: Any = None) -> str:
     changes = parse_change(timeout, max_cost)  # a bad value says so before any price look-up
     hourly, note = None, ""
     if changes.get("max_cost") is not None and job.limits.hourly is None:
-        row = job.row()
-        config = launched_config(row.get("config") or {}, (row.get("extra") or {}).get("launched")) or row.get("config")
         try:
-            hourly, note = hourly_price(config, job.backend)
+            hourly, note = hourly_price(row_price_config(job.row()), job.backend)
         except PriceUnavailable as exc:
             raise FieldError("max_cost", f"a limit on a job whose hourly price is known (no catalog price: {exc})",
                              max_cost) from None

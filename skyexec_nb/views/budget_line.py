@@ -20,9 +20,9 @@ from skyexec_nb.views.theme import MUTED
 
 def budget_set() -> bool:
     """True when the engine setting ``budget`` has an amount (per day, week or month)."""
-    from skyexec_nb.engine.jobs.settings import get_settings
+    from skyexec_nb.engine.budget.user_budget import budgets
 
-    return bool(getattr(get_settings(), "budget", None))
+    return bool(budgets())
 
 
 def _status() -> object:

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable, Optional
 
 from skyexec_nb.engine.jobs.spend import job_cost, row_limits
-from skyexec_nb.engine.pricing.rows import PriceRow, estimate_cost, launched_config, price_key, task_config
+from skyexec_nb.engine.pricing.rows import PriceRow, estimate_cost, price_key, row_price_config, task_config
 from skyexec_nb.views.cost_line import COST_BACKENDS, RETRY_AFTER, best_row, cost_text, money
 from skyexec_nb.views.launch_panel import elapsed_of
 from skyexec_nb.views.price_line import shared_service
@@ -46,8 +46,7 @@ class JobCosts:
             note = row_limits(row).price_note or "the catalog price of its resources"
             return (money(rehearsal), f"rehearsal priced from {note}: nothing is billed for a run on this machine, "
                     "but limits and the daily budget count it", rehearsal)
-        config = dict(row.get("config") or {})
-        config = launched_config(config, (row.get("extra") or {}).get("launched")) or config
+        config = row_price_config(row)
         try:
             key = price_key(task_config(config))
         except (TypeError, ValueError) as exc:

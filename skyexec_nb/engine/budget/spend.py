@@ -28,7 +28,7 @@ from typing import Any, Iterable, Optional
 
 from skyexec_nb.engine.budget.prices import CLOUD_BACKENDS, PriceUnavailable, hourly_price
 from skyexec_nb.engine.jobs.spend import row_limits
-from skyexec_nb.engine.pricing.rows import launched_config
+from skyexec_nb.engine.pricing.rows import row_price_config
 
 ESTIMATE_NOTE = "estimate: catalog price x time; SkyPilot's bill may differ"
 BY = ("job", "sweep", "day")
@@ -55,8 +55,7 @@ class Pricer:
             return limits.hourly, limits.price_note
         if row.get("backend") not in CLOUD_BACKENDS:
             return None, LOCAL_NO_PRICE
-        config = dict(row.get("config") or {})
-        config = launched_config(config, (row.get("extra") or {}).get("launched")) or config
+        config = row_price_config(row)
         if not self.price:
             return None, "no price recorded at launch"
         key = repr(sorted((config.get("resources") or {}).items())) + f"/{config.get('num_nodes')}"

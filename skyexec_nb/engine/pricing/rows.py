@@ -258,6 +258,13 @@ def launched_config(config: Mapping[str, Any], launched: Optional[Mapping[str, A
     return {"num_nodes": nodes, "resources": resources}
 
 
+def row_price_config(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The task config to price a registry row by: the instance its backend launched
+    (``launched_config``), else the resources it asked for."""
+    config = dict(row.get("config") or {})
+    return launched_config(config, (row.get("extra") or {}).get("launched")) or config
+
+
 # ------------------------------------------------------------------------------------- catalog
 
 def catalog_dir() -> Path:
