@@ -90,8 +90,8 @@ class LimitWatch:
         changed = what_changed(old, new)
         if changed:
             self.ctx.log.write_line(f"{PREFIX}limits changed: {changed}")
-        cost = job_cost(row, now)
         if new.max_cost != old.max_cost and "cost" in self.warned:
+            cost = job_cost(row, now)
             if new.max_cost is None or cost is None or cost < WARN_AT * new.max_cost:
                 self.warned.discard("cost")  # warn again at 80 % of the new limit
                 if ((row.get("extra") or {}).get("limit_warning") or {}).get("kind") == "cost":
